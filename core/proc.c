@@ -26,7 +26,6 @@ struct proc {
 };
 
 static struct proc *procs;
-static int sigchld_installed;
 
 pid_t proc_pid(const struct proc *p) { return p->pid; }
 const char *proc_name(const struct proc *p) { return p->name; }
@@ -110,10 +109,7 @@ static void close_inherited(const struct proc_opts *o)
 struct proc *proc_start(const char *name, char *const argv[], const struct proc_opts *o,
 			proc_exit_fn on_exit, void *arg, char *err)
 {
-	if (!sigchld_installed) {
-		loop_on_signal(SIGCHLD, on_sigchld, NULL);
-		sigchld_installed = 1;
-	}
+	loop_on_signal(SIGCHLD, on_sigchld, NULL); /* idempotent; survives loop_reset() */
 	int ep[2];
 	if (pipe2(ep, O_CLOEXEC) < 0) {
 		cl_err(err, "cannot start %s: %s", name, strerror(errno));
