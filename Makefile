@@ -9,12 +9,13 @@ CC ?= cc
 PKGS_C := libpcap libssh jansson libarchive libcrypto vdeplug cmocka ncursesw vterm
 WARN := -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE
 CFLAGS ?= -O2 -g
-CPPFLAGS_ALL = $(WARN) -Icore -Itui -DCAPLAB_DATADIR='"$(PREFIX)/share/caplab"' $(CPPFLAGS)
+CPPFLAGS_ALL = $(WARN) -Icore -Itui $(TUI_DEF) -DCAPLAB_DATADIR='"$(PREFIX)/share/caplab"' $(CPPFLAGS)
 LIBS_CORE := -lpcap -lssh -ljansson -larchive -lcrypto -lvdeplug -lpthread
 LIBS_TUI := -lncursesw -lvterm
 
 CORE_SRC := $(sort $(wildcard core/*.c))
 TUI_SRC := $(sort $(wildcard tui/*.c))
+TUI_DEF := $(if $(TUI_SRC),-DCAPLAB_WITH_TUI)
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 
 # Two build flavours: plain (build/) and sanitized (build/san/) for tests.
@@ -42,10 +43,11 @@ $(B)/libcaplab.a: $(CORE_OBJ)
 
 $(B)/libcaplabtui.a: $(TUI_OBJ)
 	@rm -f $@
-	ar rcs $@ $^ $(if $(TUI_OBJ),,/dev/null 2>/dev/null || ar rcs $@)
+	ar rcs $@ $^
 
-$(B)/caplab: $(B)/main.o $(B)/libcaplabtui.a $(B)/libcaplab.a
-	$(CC) $(CFLAGS) $(XFLAGS) -o $@ $(B)/main.o $(B)/libcaplabtui.a $(B)/libcaplab.a $(LIBS_TUI) $(LIBS_CORE)
+TUI_LIB = $(if $(TUI_OBJ),$(B)/libcaplabtui.a)
+$(B)/caplab: $(B)/main.o $(TUI_LIB) $(B)/libcaplab.a
+	$(CC) $(CFLAGS) $(XFLAGS) -o $@ $(B)/main.o $(TUI_LIB) $(B)/libcaplab.a $(LIBS_TUI) $(LIBS_CORE)
 
 $(B)/tests/%: tests/unit/%.c $(B)/libcaplab.a tests/unit/unit.h
 	@mkdir -p $(dir $@)
