@@ -73,6 +73,8 @@ void buf_adds(struct buf *b, const char *s) { buf_add(b, s, strlen(s)); }
 
 void buf_addf(struct buf *b, const char *fmt, ...)
 {
+	if (!fmt) /* also keeps gcc 12's -Wformat-truncation quiet under UBSan */
+		return;
 	va_list ap, ap2;
 	va_start(ap, fmt);
 	va_copy(ap2, ap);
