@@ -84,7 +84,7 @@ deps:
 	fi
 
 san:
-	@$(MAKE) --no-print-directory B=build/san XFLAGS='$(SAN_FLAGS)' CFLAGS='-O1 -g' build/san/caplab unit-bins
+	@$(MAKE) --no-print-directory B=build/san XFLAGS='$(SAN_FLAGS)' CFLAGS='-O1 -g' build/san/caplab unit-bins bench-bins
 
 run: deps all
 	./caplab labs/default.lab

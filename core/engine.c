@@ -144,6 +144,7 @@ void engine_free(struct engine *e)
 	e->dying = 1;
 	while (work_pending() > 0)
 		loop_once(0.1);
+	keep_logs(e);
 	for (int i = 0; i < e->nnodes; i++)
 		{
 		node_free(e->nodes[i]->node);
@@ -165,7 +166,6 @@ void engine_free(struct engine *e)
 	proc_kill_all(1.0);
 	if (e->shutdown_timer)
 		loop_cancel(e->shutdown_timer);
-	keep_logs(e);
 	if (e->log_fd >= 0)
 		close(e->log_fd);
 	runtime_dir_remove(e->rundir);

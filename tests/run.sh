@@ -35,7 +35,7 @@ count_output() {
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
 	if [ "$p" -eq 0 ] && [ "$f" -eq 0 ] && [ "$s" -eq 0 ]; then f=1; fi
 	passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
-	grep '^skip - ' "$log" | sed "s/^/  $name: /"
+	grep '^skip - ' "$log" | sed "s|^|  $name: |"
 	if [ "$f" -gt 0 ]; then
 		failures="$failures $name"
 		echo "FAIL $name ($p passed, $f failed) — log:"

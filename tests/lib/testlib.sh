@@ -12,6 +12,7 @@ mkdir -p "$XDG_RUNTIME_DIR"
 chmod 700 "$XDG_RUNTIME_DIR"
 LABS="$(cd "$(dirname "$0")" && pwd)/labs"
 FAILED=0
+BG_PIDS="" # caplab processes a test started in the background
 
 ok() { echo "ok - $*"; }
 not_ok() { echo "not ok - $*"; FAILED=1; }
@@ -50,6 +51,7 @@ run_caplab() {
 }
 
 finish() {
+	for p in $BG_PIDS; do kill -9 "$p" 2>/dev/null; done
 	pkill -9 -f "$XDG_RUNTIME_DIR" 2>/dev/null
 	if [ "$FAILED" = 0 ]; then rm -rf "$TEST_TMP"; else echo "(kept $TEST_TMP)"; fi
 	exit $FAILED
