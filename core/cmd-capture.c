@@ -2,6 +2,7 @@
  * capture on links; -d also shows the compiled BPF program. */
 #include "cmd.h"
 #include "lab.h"
+#include "capture.h"
 
 static int capture_validate(const struct cmd *cmd, struct lab *lab, struct diag_list *dl)
 {
@@ -15,4 +16,5 @@ const struct cmd_entry cmd_capture_entry = {
 	.args_max = -1,
 	.usage = "capture [-n NAME] [-f FILTER] [-d] LINK...",
 	.validate = capture_validate,
+	.exec = capture_cmd_start,
 };

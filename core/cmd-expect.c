@@ -4,6 +4,7 @@
  * remaining words, as tcpdump takes its expression. */
 #include "cmd.h"
 #include "lab.h"
+#include "capture.h"
 
 static int expect_validate(const struct cmd *cmd, struct lab *lab, struct diag_list *dl)
 {
@@ -30,4 +31,5 @@ const struct cmd_entry cmd_expect_entry = {
 	.rest_from = 1,
 	.usage = "expect [-t SECONDS] [-c COUNT] [-none] CAPTURE FILTER",
 	.validate = expect_validate,
+	.exec = capture_cmd_expect,
 };

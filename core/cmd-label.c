@@ -4,6 +4,7 @@
 
 #include "cmd.h"
 #include "lab.h"
+#include "capture.h"
 #include "util.h"
 
 static int label_validate(const struct cmd *cmd, struct lab *lab, struct diag_list *dl)
@@ -22,4 +23,5 @@ const struct cmd_entry cmd_label_entry = {
 	.rest_from = 0,
 	.usage = "label [TEXT]",
 	.validate = label_validate,
+	.exec = capture_cmd_label,
 };

@@ -4,6 +4,7 @@
 
 #include "cmd.h"
 #include "lab.h"
+#include "export.h"
 
 static int save_validate(const struct cmd *cmd, struct lab *lab, struct diag_list *dl)
 {
@@ -30,4 +31,5 @@ const struct cmd_entry cmd_save_entry = {
 	.args_max = -1,
 	.usage = "save [-format pcapng|pcap] FILE [CAPTURE...]",
 	.validate = save_validate,
+	.exec = export_cmd_save,
 };

@@ -3,6 +3,7 @@
  * and builds images; then every node boots in parallel; the command resumes
  * once all of them are ready (or one fails). */
 #include "engine.h"
+#include "capture.h"
 #include "events.h"
 #include "image.h"
 #include "loop.h"
@@ -86,12 +87,15 @@ struct engine {
 	uint64_t shutdown_timer;
 	int log_fd;
 	int dying; /* engine_free runs: late worker results are dropped */
+	char kernel_version[128];
 };
 
 struct lab *engine_lab(struct engine *e) { return e->lab; }
 const char *engine_rundir(const struct engine *e) { return e->rundir; }
 const char *engine_cache(const struct engine *e) { return e->cache; }
 const struct qemu_host *engine_host(const struct engine *e) { return e->have_host ? &e->host : NULL; }
+const char *engine_lab_name(const struct engine *e) { return e->name; }
+const char *engine_guest_kernel(const struct engine *e) { return e->kernel_version[0] ? e->kernel_version : NULL; }
 const char *engine_out_dir(const struct engine *e) { return e->out_dir ? e->out_dir : "."; }
 
 struct engine *engine_new(const struct engine_opts *o, char *err)
@@ -591,7 +595,10 @@ static void prep_done(void *arg)
 		if (!r->img_ok) {
 			op_fail(op, r->img_err);
 			node_fail(r->node, r->img_err);
-		} else if (r->img.built) {
+		} else {
+			snprintf(e->kernel_version, sizeof e->kernel_version, "%s", r->img.kernel_version);
+		}
+		if (r->img_ok && r->img.built) {
 			events_message("image for %s built (%s)", r->ln->name, r->img.initrd);
 		}
 	}

@@ -26,6 +26,10 @@ struct lab *engine_lab(struct engine *e);
 const char *engine_rundir(const struct engine *e);
 const char *engine_cache(const struct engine *e);
 const struct qemu_host *engine_host(const struct engine *e); /* NULL before the first start */
+/* The lab's name (its file name without .lab). */
+const char *engine_lab_name(const struct engine *e);
+/* The guest kernel version of the last start ("6.1.0-NN-cloud-amd64"), or NULL. */
+const char *engine_guest_kernel(const struct engine *e);
 /* Relative paths in commands are relative to this (caplab run -o DIR, or "."). */
 const char *engine_out_dir(const struct engine *e);
 
