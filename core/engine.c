@@ -226,6 +226,8 @@ static void on_node_state(struct node *n, enum node_state st, const char *msg, v
 			cmdq_resume(ctx, 1, NULL);
 		}
 	}
+	if (st == NODE_READY)
+		events_message("node %s ready in %.2f s", node_name(n), node_boot_seconds(n));
 	if (!r || !r->op)
 		return;
 	struct start_op *op = r->op;

@@ -23,6 +23,7 @@ struct run {
 	const struct headless_opts *o;
 	FILE *log; /* run.log in -o DIR */
 	int signo, done, shut, failures;
+	double last; /* when the previous command ended: commands run one at a time */
 	struct buf first_error;
 };
 
@@ -74,9 +75,11 @@ static void on_event(const struct event *ev, void *arg)
 static void on_cmd_done(const struct cmd *cmd, int ok, const char *msg, void *arg)
 {
 	struct run *r = arg;
+	double took = now_mono() - r->last;
+	r->last = now_mono();
 	if (ok) {
 		if (r->o->verbose)
-			say(r, "caplab: done: %s\n", cmd->text);
+			say(r, "caplab: done: %s (%.2f s)\n", cmd->text, took);
 		return;
 	}
 	r->failures++;
@@ -215,6 +218,7 @@ int headless_run(const struct headless_opts *o)
 		loop_on_signal(SIGTERM, on_signal, &r);
 		loop_on_signal(SIGHUP, on_signal, &r);
 		struct cmdq *q = cmdq_new(e, 1, on_cmd_done, &r);
+		r.last = now_mono();
 		for (int i = 0; i < cmds.n; i++)
 			cmdq_append(q, cmds.v[i]);
 		cmds.n = 0;

@@ -33,6 +33,7 @@ struct node {
 	struct buf line; /* the console line being assembled */
 	uint64_t boot_timer, stop_timer;
 	int stop_phase;
+	double boot_started;
 };
 
 static const char *state_names[] = {"defined", "building", "booting", "ready",
@@ -44,6 +45,7 @@ enum node_state node_state(const struct node *n) { return n->state; }
 int node_pid(const struct node *n) { return n->proc ? (int)proc_pid(n->proc) : -1; }
 struct qmp *node_qmp(const struct node *n) { return n->qmp; }
 const char *node_console_log(const struct node *n) { return n->log_path; }
+double node_boot_seconds(const struct node *n) { return n->boot_started ? now_mono() - n->boot_started : 0; }
 
 static void set_state(struct node *n, enum node_state st, const char *msg)
 {
@@ -281,6 +283,7 @@ int node_boot(struct node *n, const struct node_boot *b, char *err)
 	free(n->token);
 	n->token = xstrdup(b->ready_token);
 	n->boot_timer = loop_timer(b->timeout, on_boot_timeout, n);
+	n->boot_started = now_mono();
 	set_state(n, NODE_BOOTING, NULL);
 	return 0;
 }

@@ -39,6 +39,8 @@ const char *node_state_name(enum node_state st);
 int node_pid(const struct node *n); /* -1 when not running */
 struct qmp *node_qmp(const struct node *n);
 const char *node_console_log(const struct node *n);
+/* Seconds since QEMU was started for the current boot. */
+double node_boot_seconds(const struct node *n);
 
 /* Marks the node as building its image (start has begun). */
 void node_set_building(struct node *n);

@@ -172,6 +172,11 @@ static void test_exit_codes(void **state)
 	run(&r, three, 10);
 	assert_int_equal(r.status, 3);
 	result_free(&r);
+	char *cat[] = {"cat", NULL}; /* stdin is at EOF: nothing waits for input */
+	run(&r, cat, 10);
+	assert_int_equal(r.status, 0);
+	assert_int_equal(r.out.len, 0);
+	result_free(&r);
 	run(&r, none, 10);
 	assert_int_equal(r.status, 127);
 	assert_non_null(strstr(r.errout.data, "no-such-command-xyz"));
@@ -519,7 +524,9 @@ static void test_dropped_connection_fails_execs(void **state)
 	struct proc *sshd = SF.last_sshd;
 	struct result r = {0};
 	char err[CL_ERRBUF];
-	char *argv[] = {"sh", "-c", "echo started; exec sleep 30", NULL};
+	char *pidf = xasprintf("%s/dropped.pid", SF.dir);
+	char *cmd = xasprintf("echo $$ > %s; echo started; exec sleep 30", pidf);
+	char *argv[] = {"sh", "-c", cmd, NULL};
 	assert_non_null(sshc_exec(c, argv, 0, on_out, on_done, &r, err));
 	double end = now_mono() + 10;
 	while (r.out.len == 0 && now_mono() < end)
@@ -539,6 +546,13 @@ static void test_dropped_connection_fails_execs(void **state)
 	assert_string_equal(err, "connection to node t lost");
 	sshc_free(c);
 	result_free(&r);
+	/* a node that lost its sshd keeps its processes; this "node" is the
+	 * host, so end the orphaned sleep here */
+	pid_t pid = read_pid(pidf);
+	assert_true(pid > 0);
+	kill(pid, SIGKILL);
+	free(cmd);
+	free(pidf);
 }
 
 static void test_other_labs_host_key_is_refused(void **state)
