@@ -152,11 +152,18 @@ int deb_check_packages(char *const *names, size_t n, char *err)
 
 /* ---- resolution: apt-get -s install -------------------------------------- */
 
-/* "Inst libc6 (2.36-9+deb12u13 Debian:12.12/stable [amd64])" */
+/* "Inst libc6 (2.36-9+deb12u13 Debian:12.12/stable [amd64]) []": the
+ * architecture is the last [...] inside the parentheses ("all" for
+ * arch-independent packages); a trailing "[]" lists what gets replaced. */
 static int parse_inst_line(const char *line, struct deb_list *out)
 {
 	char name[256], version[256], arch[64];
-	const char *lb = strrchr(line, '[');
+	const char *open = strchr(line, '(');
+	const char *close = open ? strchr(open, ')') : NULL;
+	const char *lb = NULL;
+	for (const char *p = open; p && p < close; p++)
+		if (*p == '[')
+			lb = p;
 	if (sscanf(line, "Inst %255s (%255s", name, version) != 2 || !lb ||
 	    sscanf(lb, "[%63[^]]]", arch) != 1)
 		return -1;

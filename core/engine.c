@@ -5,6 +5,10 @@
 #include "engine.h"
 #include "capture.h"
 #include "events.h"
+#include "guestssh.h"
+#include "keys.h"
+#include "ssh.h"
+#include "vsock.h"
 #include "image.h"
 #include "loop.h"
 #include "proc.h"
@@ -49,6 +53,10 @@ struct rt_node {
 	int img_ok;
 	char img_err[CL_ERRBUF];
 	struct start_op *op; /* the start waiting for this node */
+	struct vsock_dev *vsock;
+	char *vsock_host; /* RUNDIR/NODE.vsock: CONNECT <port> reaches the guest */
+	struct sshc *ssh;
+	struct engine *e;
 };
 
 struct start_op {
@@ -88,6 +96,7 @@ struct engine {
 	int log_fd;
 	int dying; /* engine_free runs: late worker results are dropped */
 	char kernel_version[128];
+	struct lab_keys *keys; /* per run: host key pinned, client key for root */
 };
 
 struct lab *engine_lab(struct engine *e) { return e->lab; }
@@ -217,8 +226,13 @@ static void on_node_state(struct node *n, enum node_state st, const char *msg, v
 			r = e->nodes[i];
 	if (st == NODE_CRASHED && msg)
 		events_error("%s", msg);
-	if (r && (st == NODE_CRASHED || st == NODE_STOPPED))
+	if (r && (st == NODE_CRASHED || st == NODE_STOPPED)) {
 		r->ln->started = 0; /* so the prompt and `start` see it is down */
+		sshc_free(r->ssh); /* its execs end with "connection ... closed" */
+		r->ssh = NULL;
+		vsock_dev_free(r->vsock);
+		r->vsock = NULL;
+	}
 	if ((st == NODE_STOPPED || st == NODE_CRASHED) && e->stop_left > 0 && r && !r->op) {
 		if (--e->stop_left == 0 && e->stopping) {
 			struct cmd_ctx *ctx = e->stopping;
@@ -249,6 +263,7 @@ static struct rt_node *ensure_rt_node(struct engine *e, struct lab_node *ln)
 		return r;
 	e->nodes = xrealloc(e->nodes, (size_t)(e->nnodes + 1) * sizeof *e->nodes);
 	r = e->nodes[e->nnodes++] = xcalloc(1, sizeof *r);
+	r->e = e;
 	r->ln = ln;
 	r->node = node_new(ln->name, e->rundir, on_node_state, e);
 	return r;
@@ -412,6 +427,9 @@ static void prep_progress(const char *line, void *arg)
 	(void)line; /* progress lines come back as events after the job (thread-safe) */
 }
 
+/* In every image: sshd behind socat's vsock listener (guestssh.h). */
+static char *const base_packages[] = {GUESTSSH_BASE_PACKAGES};
+
 /* On the worker: nothing here touches the loop or the engine. */
 static void prep_work(void *arg)
 {
@@ -422,6 +440,8 @@ static void prep_work(void *arg)
 			.cache_dir = op->cache,
 			.packages = r->ln->packages,
 			.n_packages = (size_t)r->ln->npackages,
+			.base_packages = base_packages,
+			.n_base_packages = ARRAY_LEN(base_packages),
 			.offline = op->offline,
 		};
 		r->img_ok = image_prepare(&req, &r->img, prep_progress, NULL, r->img_err) == 0;
@@ -489,6 +509,10 @@ static int write_config(struct engine *e, struct rt_node *r, const char *path, c
 		cif[i] = (struct image_iface){ifs[i]->name, macs[i],
 					       ifs[i]->ip_mode == LAB_IP_NONE ? NULL : addrs[i]};
 	}
+	struct image_file files[GUESTSSH_NFILES];
+	char *sshd_config = NULL;
+	size_t nfiles = guestssh_files(e->keys, files, &sshd_config);
+	char *pre[] = {(char *)guestssh_listen_command()};
 	struct image_node_cfg cfg = {
 		.hostname = r->ln->name,
 		.token = r->token,
@@ -496,8 +520,46 @@ static int write_config(struct engine *e, struct rt_node *r, const char *path, c
 		.n_ifaces = (size_t)nif,
 		.run = r->ln->run,
 		.n_run = (size_t)r->ln->nrun,
+		.pre_ready = pre,
+		.n_pre_ready = 1,
+		.files = files,
+		.n_files = nfiles,
 	};
-	return image_write_node_config(&cfg, path, err);
+	int rc = image_write_node_config(&cfg, path, err);
+	free(sshd_config);
+	return rc;
+}
+
+/* Ready means: the SSH session to the node is authenticated. */
+static void on_ssh_state(struct sshc *c, enum sshc_state st, const char *msg, void *arg)
+{
+	(void)c;
+	struct rt_node *r = arg;
+	if (st == SSHC_READY) {
+		node_set_ready(r->node);
+	} else if (st == SSHC_FAILED && node_state(r->node) == NODE_BOOTING) {
+		char *m = xasprintf("node %s: ssh over vsock failed: %s", r->ln->name, msg ? msg : "?");
+		node_fail(r->node, m);
+		free(m);
+	} else if (st == SSHC_FAILED && msg && node_state(r->node) == NODE_READY) {
+		events_error("node %s: %s", r->ln->name, msg); /* not while it stops */
+	}
+}
+
+static void on_guest_up(struct node *n, void *arg)
+{
+	(void)n;
+	struct rt_node *r = arg;
+	struct engine *e = r->e;
+	sshc_free(r->ssh);
+	r->ssh = sshc_new(r->ln->name, r->vsock_host, e->keys, on_ssh_state, r);
+}
+
+struct sshc *engine_ssh(struct engine *e, const char *name)
+{
+	struct lab_node *ln = lab_node(e->lab, name);
+	struct rt_node *r = ln ? rt_node(e, ln) : NULL;
+	return r && node_state(r->node) == NODE_READY ? r->ssh : NULL;
 }
 
 static int boot_node(struct engine *e, struct rt_node *r, char *err)
@@ -512,19 +574,29 @@ static int boot_node(struct engine *e, struct rt_node *r, char *err)
 	}
 	random_token(r->token);
 	char *conf = xasprintf("%s/%s.conf", e->rundir, r->ln->name);
+	char *vhost = xasprintf("%s/%s.vhost", e->rundir, r->ln->name);
 	int rc = write_config(e, r, conf, err);
+	if (rc == 0 && !r->vsock) {
+		/* QEMU never reconnects to a backend: it must listen before QEMU starts */
+		free(r->vsock_host);
+		r->vsock_host = xasprintf("%s/%s.vsock", e->rundir, r->ln->name);
+		r->vsock = vsock_dev_new(vhost, r->vsock_host, (uint32_t)(2 + r->ln->index), err);
+		rc = r->vsock ? 0 : -1;
+	}
 	if (rc == 0) {
 		struct node_boot b = {
 			.host = &e->host,
 			.qemu = {.name = r->ln->name, .memory_mb = r->ln->memory, .cpus = r->ln->cpus,
 				 .kernel = r->img.kernel, .initrd = r->img.initrd, .config_path = conf,
-				 .nics = nics, .n_nics = nif},
+				 .vsock_path = vhost, .nics = nics, .n_nics = nif},
 			.ready_token = r->token,
 			.timeout = BOOT_TIMEOUT,
 		};
+		node_set_up_hook(r->node, on_guest_up, r);
 		rc = node_boot(r->node, &b, err);
 	}
 	free(conf);
+	free(vhost);
 	for (int i = 0; i < nif; i++)
 		free(nics[i].vde_url);
 	return rc;
@@ -647,6 +719,10 @@ enum cmd_ret engine_start(struct engine *e, struct cmd_ctx *ctx, char **names, i
 	if (lab_plan(e->lab, &dl) < 0) {
 		snprintf(ctx->err, sizeof ctx->err, "%s", dl.n ? dl.v[0].msg : "address plan failed");
 		diag_clear(&dl);
+		free(lns);
+		return CMD_ERROR;
+	}
+	if (!e->keys && !(e->keys = keys_create(e->rundir, ctx->err))) {
 		free(lns);
 		return CMD_ERROR;
 	}

@@ -42,6 +42,10 @@ enum cmd_ret engine_stop(struct engine *e, struct cmd_ctx *ctx, char **names, in
  * loop when all processes are gone. */
 void engine_shutdown(struct engine *e, void (*done)(void *arg), void *arg);
 
+/* The node's authenticated SSH session, or NULL when it is not ready. */
+struct sshc;
+struct sshc *engine_ssh(struct engine *e, const char *name);
+
 /* The runtime node of a model node (NULL if never started). */
 struct node *engine_node(struct engine *e, const char *name);
 

@@ -34,6 +34,8 @@ struct node {
 	uint64_t boot_timer, stop_timer;
 	int stop_phase;
 	double boot_started;
+	node_up_fn up_fn;
+	void *up_arg;
 };
 
 static const char *state_names[] = {"defined", "building", "booting", "ready",
@@ -121,6 +123,11 @@ void node_set_building(struct node *n) { set_state(n, NODE_BUILDING, NULL); }
 
 void node_fail(struct node *n, const char *msg)
 {
+	if (n->proc) {
+		proc_detach(n->proc);
+		proc_signal(n->proc, SIGKILL);
+		n->proc = NULL;
+	}
 	teardown(n);
 	set_state(n, NODE_CRASHED, msg);
 }
@@ -129,11 +136,28 @@ static void scan_console_line(struct node *n)
 {
 	const char *p = strstr(n->line.data, "caplab-ready ");
 	if (p && n->state == NODE_BOOTING && !strncmp(p + 13, n->token, strlen(n->token))) {
-		if (n->boot_timer)
-			loop_cancel(n->boot_timer);
-		n->boot_timer = 0;
-		set_state(n, NODE_READY, NULL);
+		if (n->up_fn) {
+			n->up_fn(n, n->up_arg); /* the boot timer keeps running until node_set_ready */
+			return;
+		}
+		node_set_ready(n);
 	}
+}
+
+void node_set_up_hook(struct node *n, node_up_fn fn, void *arg)
+{
+	n->up_fn = fn;
+	n->up_arg = arg;
+}
+
+void node_set_ready(struct node *n)
+{
+	if (n->state != NODE_BOOTING)
+		return;
+	if (n->boot_timer)
+		loop_cancel(n->boot_timer);
+	n->boot_timer = 0;
+	set_state(n, NODE_READY, NULL);
 }
 
 static void on_console(int fd, int ev, void *arg)

@@ -42,6 +42,12 @@ const char *node_console_log(const struct node *n);
 /* Seconds since QEMU was started for the current boot. */
 double node_boot_seconds(const struct node *n);
 
+/* The guest printed its readiness line. With a hook set, the node stays
+ * BOOTING until node_set_ready() (the engine waits for SSH); the boot timeout
+ * still applies. */
+typedef void (*node_up_fn)(struct node *n, void *arg);
+void node_set_up_hook(struct node *n, node_up_fn fn, void *arg);
+void node_set_ready(struct node *n);
 /* Marks the node as building its image (start has begun). */
 void node_set_building(struct node *n);
 /* Starts QEMU; the state callback reports READY or a failure later. */
