@@ -50,8 +50,13 @@ static void exec_done(int status, const char *err, void *arg)
 	char *msg = NULL;
 	if (status < 0)
 		msg = xasprintf("exec %s: %s", x->what, err ? err : "failed");
-	else if (status != 0 && !x->ignore)
+	else if (status != 0)
 		msg = xasprintf("exec %s: exit status %d", x->what, status);
+	if (msg && x->ignore) { /* -i: said, not failed */
+		events_message("%s (ignored: -i)", msg);
+		free(msg);
+		msg = NULL;
+	}
 	if (x->ctx)
 		cmdq_resume(x->ctx, msg == NULL, msg);
 	else if (msg)

@@ -49,8 +49,9 @@ wait_for "ok: label ping" 10 || nok "label ran"
 
 what="the : prompt completes node names"
 tmux send-keys -t "$S" ':' 'exec cli' Tab
-check wait_for ":exec client " 5
+wait_for ":exec client" 5 || nok "completion shows the node"
 tmux send-keys -t "$S" 'ping -c 3 10.0.1.2' Enter
+check wait_for "exec client ping -c 3" 10
 
 what="the packet list shows ICMP echo request out and reply in"
 if wait_for "Echo (ping) reply" 30; then
@@ -71,7 +72,7 @@ sleep 1
 check sh -c "tmux capture-pane -p -t '$S' | grep -q Topology && tmux capture-pane -p -t '$S' | grep -q Captures && tmux capture-pane -p -t '$S' | grep -q Packets && tmux capture-pane -p -t '$S' | grep -q 'client:eth0'"
 keep main-80x24
 what="at 80x24 no line is wider than the terminal"
-check sh -c "tmux capture-pane -p -t '$S' | awk '{ if (length(\$0) > 80) bad=1 } END { exit bad }'"
+check sh -c "tmux capture-pane -p -t '$S' | perl -CS -ne 'exit 1 if length(\$_) > 81'"
 
 what="resized to 200x60, the diagram is back"
 tmux resize-window -t "$S" -x 200 -y 60 2>/dev/null || tmux resize-pane -t "$S" -x 200 -y 60
@@ -80,8 +81,10 @@ check sh -c "tmux capture-pane -p -t '$S' | grep -q '║ lan'"
 keep main-200x60
 tmux resize-window -t "$S" -x 100 -y 30 2>/dev/null
 
-what="F1 lists key bindings and the command table"
+what="F1 lists key bindings and, further down, the command table"
 tmux send-keys -t "$S" F1
+wait_for "bind KEY COMMAND" 5 || nok "help shows the key table"
+tmux send-keys -t "$S" NPage NPage NPage
 check wait_for "capture \[-n NAME\]" 5
 keep help-100x30
 tmux send-keys -t "$S" Escape
@@ -109,10 +112,10 @@ fi
 
 what="q quits (asking first when packets are unsaved) and caplab exits 0"
 tmux send-keys -t "$S" q; sleep 0.5
-has "quit anyway" && tmux send-keys -t "$S" y
+has "unsaved packets" && tmux send-keys -t "$S" y
 i=0; while [ ! -f "$out/exit" ] && [ $i -lt 150 ]; do sleep 0.2; i=$((i + 1)); done
 check grep -q "EXIT=0" "$out/exit"
 
 what="nothing is left running after quitting"
 sleep 1
-check sh -c "! pgrep -f 'caplab-0/default-' >/dev/null"
+check sh -c "! pgrep -f 'qemu-system.*/defaul[t]-' >/dev/null"
