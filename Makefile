@@ -31,7 +31,7 @@ UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 all: caplab
 
 caplab: $(B)/caplab
-	@cp $(B)/caplab caplab
+	@cp $(B)/caplab caplab.tmp && mv -f caplab.tmp caplab
 
 $(B)/%.o: %.c $(wildcard core/*.h tui/*.h)
 	@mkdir -p $(dir $@)
