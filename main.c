@@ -5,6 +5,7 @@
 #include "events.h"
 #include "headless.h"
 #include "script.h"
+#include "sshcli.h"
 #include "util.h"
 #ifdef CAPLAB_WITH_TUI
 #include "tui.h"
@@ -19,6 +20,8 @@ static const char usage_text[] =
 	"usage: caplab [LAB]                          open the TUI on LAB (default labs/default.lab)\n"
 	"       caplab run [-o DIR] [-v] LAB [SCRIPT...]  run headless, then shut everything down\n"
 	"       caplab check [-v] LAB [SCRIPT...]     parse and validate only\n"
+	"       caplab ssh [-l LAB] NODE [CMD...]      a shell or command on a running lab's node\n"
+	"       caplab ssh --proxy|--config [-l LAB] NODE  for OpenSSH (ProxyCommand, ssh_config)\n"
 	"       caplab doctor                         what this machine offers, and fixes\n"
 	"       caplab --help | --version\n"
 	"\n"
@@ -104,6 +107,8 @@ int main(int argc, char **argv)
 		return cmd_run(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "check"))
 		return cmd_check(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "ssh"))
+		return sshcli_main(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "doctor"))
 		return doctor_main(stdout);
 	if (argc > 1 && argv[1][0] == '-') {

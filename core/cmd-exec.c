@@ -15,6 +15,7 @@ static int exec_validate(const struct cmd *cmd, struct lab *lab, struct diag_lis
 #include "cmdq.h"
 #include "engine.h"
 #include "events.h"
+#include "image.h"
 #include "ssh.h"
 #include "util.h"
 
@@ -69,7 +70,19 @@ static void exec_done(int status, const char *err, void *arg)
 	free(x);
 }
 
-/* argv after NODE arrives on the node unchanged: ssh.c quotes each word. */
+/* The remote command line: argv quoted word by word (it arrives on the node
+ * unchanged), after SSLKEYLOGFILE on a -keylog node, as its -run commands
+ * have it (sshd gives sessions a fresh environment). */
+static char *exec_line(const struct lab_node *ln, char **argv)
+{
+	char *line = sshc_quote_argv(argv);
+	if (!ln || !ln->keylog)
+		return line;
+	char *full = xasprintf("SSLKEYLOGFILE=" IMAGE_KEYLOG_FILE "; export SSLKEYLOGFILE; %s", line);
+	free(line);
+	return full;
+}
+
 static enum cmd_ret exec_exec(struct cmd *cmd, struct cmd_ctx *ctx)
 {
 	const char *node = cmd->args[0].text;
@@ -85,16 +98,18 @@ static enum cmd_ret exec_exec(struct cmd *cmd, struct cmd_ctx *ctx)
 		argv[i - 1] = cmd->args[i].text;
 	struct exec_run *x = xcalloc(1, sizeof *x);
 	x->node = xstrdup(node);
-	char *line = sshc_quote_argv(argv);
-	x->what = xasprintf("%s %s", node, line);
-	free(line);
+	char *quoted = sshc_quote_argv(argv);
+	x->what = xasprintf("%s %s", node, quoted);
+	free(quoted);
 	x->ignore = cmd_has_flag(cmd, "i");
 	char *log = xasprintf("%s/%s.exec.log", engine_rundir(ctx->eng), node);
 	x->log_fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	free(log);
 	int bg = cmd_has_flag(cmd, "b");
 	x->ctx = bg ? NULL : ctx;
-	struct sshc_chan *ch = sshc_exec(c, argv, timeout, exec_output, exec_done, x, ctx->err);
+	char *line = exec_line(lab_node(engine_lab(ctx->eng), node), argv);
+	struct sshc_chan *ch = sshc_exec_line(c, line, timeout, exec_output, exec_done, x, ctx->err);
+	free(line);
 	free(argv);
 	if (!ch) {
 		if (x->log_fd >= 0)

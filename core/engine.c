@@ -158,11 +158,15 @@ void engine_free(struct engine *e)
 	while (work_pending() > 0)
 		loop_once(0.1);
 	keep_logs(e);
-	for (int i = 0; i < e->nnodes; i++)
-		{
+	capture_free_all(); /* before the nodes: captures talk to their QMP */
+	for (int i = 0; i < e->nnodes; i++) {
+		sshc_free(e->nodes[i]->ssh);
 		node_free(e->nodes[i]->node);
+		vsock_dev_free(e->nodes[i]->vsock);
+		free(e->nodes[i]->vsock_host);
 		free(e->nodes[i]);
 	}
+	keys_free(e->keys);
 	for (int i = 0; i < e->nimp; i++) {
 		vde_proc_free(e->imp[i]->wf);
 		for (int k = 0; k < 2; k++) {
@@ -524,6 +528,7 @@ static int write_config(struct engine *e, struct rt_node *r, const char *path, c
 		.n_pre_ready = 1,
 		.files = files,
 		.n_files = nfiles,
+		.keylog = r->ln->keylog ? IMAGE_KEYLOG_FILE : NULL,
 	};
 	int rc = image_write_node_config(&cfg, path, err);
 	free(sshd_config);

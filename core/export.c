@@ -15,6 +15,7 @@
 #include "cmdq.h"
 #include "engine.h"
 #include "events.h"
+#include "keylog.h"
 #include "pcapng.h"
 #include "util.h"
 #include "loop.h"
@@ -165,11 +166,12 @@ static int write_pcapng(const struct export_req *req, struct timeline *t, uint64
 	struct pcapng_shb shb = {.userappl = appl, .comment = req->provenance, .os = req->host_os};
 	w = pcapng_open(req->path, &shb, err);
 	free(appl);
+	/* Secrets before the packets: a one-pass reader (tshark) decrypts only
+	 * what follows them. */
 	if (!w || write_idbs(w, v, req->ncaps, err) < 0 ||
+	    (req->tls_keylog && pcapng_write_dsb(w, PCAPNG_SECRETS_TLS, req->tls_keylog,
+						 strlen(req->tls_keylog), err) < 0) ||
 	    merge_packets(w, v, req->ncaps, t, count, err) < 0 || write_stats(w, v, req->ncaps, err) < 0)
-		goto out;
-	if (req->tls_keylog &&
-	    pcapng_write_dsb(w, PCAPNG_SECRETS_TLS, req->tls_keylog, strlen(req->tls_keylog), err) < 0)
 		goto out;
 	rc = 0;
 out:
@@ -485,6 +487,23 @@ static void save_done(void *arg)
 	free(msg);
 }
 
+static void save_submit(struct save_job *j)
+{
+	char err[CL_ERRBUF];
+	if (work_submit(save_work, save_done, j, err) < 0) {
+		save_work(j); /* no thread: do it here, finish through the loop anyway */
+		loop_defer(save_done, j);
+	}
+}
+
+/* The -keylog nodes' secrets arrived: they go in the file's DSB. */
+static void on_keylog(char *text, void *arg)
+{
+	struct save_job *j = arg;
+	j->req->tls_keylog = text;
+	save_submit(j);
+}
+
 enum cmd_ret export_cmd_save(struct cmd *cmd, struct cmd_ctx *ctx)
 {
 	const struct cmd_flag *f = cmd_flag(cmd, "format");
@@ -506,9 +525,9 @@ enum cmd_ret export_cmd_save(struct cmd *cmd, struct cmd_ctx *ctx)
 	struct save_job *j = xcalloc(1, sizeof *j);
 	j->ctx = ctx;
 	j->req = req;
-	if (work_submit(save_work, save_done, j, ctx->err) < 0) {
-		save_work(j); /* no thread: do it here, finish through the loop anyway */
-		loop_defer(save_done, j);
-	}
+	if (!pcap && keylog_wanted(ctx->eng))
+		keylog_collect(ctx->eng, on_keylog, j); /* then the worker */
+	else
+		save_submit(j);
 	return CMD_WAIT;
 }

@@ -7,8 +7,9 @@
  * if_filter, ns resolution), the packets of all captures in time order with
  * their direction and label, and an Interface Statistics Block per IDB at
  * the end (received, dropped, accepted by the filter).
- * TODO: Decryption Secrets Block for `node -keylog` (needs the SSH piece to
- * fetch the guest's SSLKEYLOGFILE; export_req.tls_keylog is written when set).
+ * When the lab has `node -keylog` nodes, `save` first fetches their TLS key
+ * logs over SSH (keylog.h); the pcapng then has a Decryption Secrets Block
+ * with them, before the packets, so Wireshark decrypts with no extra step.
  *
  * export_write() only reads spool files and writes the outputs: it touches
  * neither the loop nor the engine, so `save` runs it on a worker thread. */

@@ -820,6 +820,7 @@ int image_write_node_config(const struct image_node_cfg *c, const char *path, ch
 	assign_files(&b, c);
 	assign_list(&b, "CAPLAB_NPRE", "CAPLAB_PRE", c->pre_ready, c->n_pre_ready);
 	assign_list(&b, "CAPLAB_NRUN", "CAPLAB_RUN", c->run, c->n_run);
+	assign(&b, "CAPLAB_KEYLOG", c->keylog ? c->keylog : "");
 	int rc = write_file(path, b.data, b.len, 0600, err);
 	buf_free(&b);
 	return rc;

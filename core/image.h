@@ -82,7 +82,13 @@ struct image_node_cfg {
 	size_t n_pre_ready;
 	const struct image_file *files;    /* written before anything runs (keys) */
 	size_t n_files;
+	const char *keylog;                /* node -keylog: SSLKEYLOGFILE of the -run
+	                                      commands (IMAGE_KEYLOG_FILE), or NULL */
 };
+
+/* Where a -keylog node's TLS programs log their secrets (NSS key log
+ * format); `save` reads it back over SSH for the pcapng's DSB. */
+#define IMAGE_KEYLOG_FILE "/var/lib/caplab/keylog.txt"
 
 /* Writes the node's settings to path (a shell file of single-quoted
  * assignments that /init sources; any byte but NUL survives). QEMU gets it
