@@ -556,6 +556,8 @@ static void on_guest_up(struct node *n, void *arg)
 	(void)n;
 	struct rt_node *r = arg;
 	struct engine *e = r->e;
+	struct event ev = {.type = EV_PROGRESS, .node = r->ln->name, .text = "guest up, connecting over vsock ssh"};
+	events_emit(&ev);
 	sshc_free(r->ssh);
 	r->ssh = sshc_new(r->ln->name, r->vsock_host, e->keys, on_ssh_state, r);
 }
