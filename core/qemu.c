@@ -217,6 +217,7 @@ static void add_machine(struct argv_b *a, const struct qemu_host *h, const struc
 		add2(a, "-cpu", xstrdup("host"));
 	} else {
 		add2(a, "-accel", xasprintf("tcg,tb-size=%d", TCG_TB_MB));
+		add2(a, "-cpu", xstrdup("max"));
 	}
 	add2(a, "-m", xasprintf("%d", n->memory_mb));
 	add2(a, "-smp", xasprintf("%d", n->cpus));
