@@ -72,7 +72,8 @@ static char *try_init(const char *dir)
 }
 
 /* assets/init: given dir, $CAPLAB_ASSETS, assets/ beside the executable or
- * up to four levels above it (build trees), then the installed data dir. */
+ * up to four levels above it (build trees), ../share/caplab/assets beside
+ * the executable (a relocated install), then the installed data dir. */
 static char *find_init(const char *assets_dir, char *err)
 {
 	if (assets_dir)
@@ -90,6 +91,12 @@ static char *find_init(const char *assets_dir, char *err)
 		*slash = '\0';
 	}
 	free(dir);
+	if (!found && (dir = exe_dir())) { /* an install moved as a whole: PREFIX/bin -> PREFIX/share */
+		char *a = xasprintf("%s/../share/caplab/assets", dir);
+		found = try_init(a);
+		free(a);
+		free(dir);
+	}
 #ifdef CAPLAB_DATADIR
 	if (!found)
 		found = try_init(CAPLAB_DATADIR "/assets");

@@ -59,6 +59,23 @@ bench_capture_lab() {
 		printf "save of the %.0f MB capture: %.2f s\n", fs / 1e6, ts }'
 }
 
+# SSH on a real TCG node (the bench_ssh above uses sshd on a socketpair, no VM).
+bench_ssh_node() {
+	echo "== ssh on a real node (TCG; targets: first exec <= 20 ms, repeated <= 2 ms, copy >= 20 MB/s)"
+	printf 'sleep 300\n' > "$tmp/hold-ssh.cls"
+	"$CAPLAB" run -v "$here/labs-one.lab" "$tmp/hold-ssh.cls" > "$tmp/ssh.out" 2>&1 &
+	pid=$!
+	i=0
+	while ! grep -q 'done: start' "$tmp/ssh.out" && [ $i -lt 1200 ]; do sleep 0.1; i=$((i + 1)); done
+	rd=$(ls -d "$XDG_RUNTIME_DIR"/caplab/labs-one-$pid 2>/dev/null)
+	if [ -n "$rd" ] && [ -x "$BIN/bench_ssh" ]; then
+		"$BIN/bench_ssh" vsock "$rd/n1.vsock" "$rd" 2>&1
+	else
+		echo "ssh on a node: lab did not start or bench_ssh not built"
+	fi
+	kill -INT $pid; wait $pid
+}
+
 bench_bin() { # NAME: a bench program, when built
 	if [ -x "$BIN/bench_$1" ]; then
 		echo "== $1"
@@ -73,6 +90,7 @@ want image && bench_bin image
 want pcapng && bench_bin pcapng
 want vsock && [ -x "$here/../integration/vsock_guest.sh" ] && { echo "== vsock"; sh "$here/../integration/vsock_guest.sh" BENCH 2>&1 | grep -v '^ok - '; }
 want ssh && bench_bin ssh
+want ssh && bench_ssh_node
 want capture && bench_capture_lab
 want capture && [ -n "${CAPTURE_BENCH_KERNEL:-}" ] && bench_bin capture
 pkill -9 -f "$XDG_RUNTIME_DIR" 2>/dev/null
