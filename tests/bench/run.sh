@@ -88,7 +88,7 @@ bench_bin() { # NAME: a bench program, when built
 want engine && bench_engine
 want image && bench_bin image
 want pcapng && bench_bin pcapng
-want vsock && [ -x "$here/../integration/vsock_guest.sh" ] && { echo "== vsock"; sh "$here/../integration/vsock_guest.sh" BENCH 2>&1 | grep -v '^ok - '; }
+want vsock && [ -x "$here/../integration/vsock_guest.sh" ] && { echo "== vsock"; sh "$here/../integration/vsock_guest.sh" "$BIN/bench_vsock" 2>&1 | grep -v '^ok - '; }
 want ssh && bench_bin ssh
 want ssh && bench_ssh_node
 want capture && bench_capture_lab
