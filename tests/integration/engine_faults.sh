@@ -15,15 +15,6 @@ qemu_pid() {
 	done
 }
 
-wait_for() { # FILE TEXT [TENTHS]
-	i=0
-	while [ $i -lt "${3:-900}" ]; do
-		grep -q "$2" "$1" 2>/dev/null && return 0
-		sleep 0.1; i=$((i + 1))
-	done
-	return 1
-}
-
 # kill -9 of one node's qemu: an event, the rest keeps running, start b boots it again.
 out=$TEST_TMP/crash
 "$CAPLAB" run -v "$LABS/two.lab" "$LABS/restart-b.cls" >"$out.out" 2>"$out.err" &

@@ -3,15 +3,6 @@
 # a lab that another caplab process runs.
 . "$(dirname "$0")/../lib/testlib.sh"
 
-wait_for() { # FILE TEXT [TENTHS]
-	i=0
-	while [ $i -lt "${3:-900}" ]; do
-		grep -q "$2" "$1" 2>/dev/null && return 0
-		sleep 0.1; i=$((i + 1))
-	done
-	return 1
-}
-
 # lab_up LABFILE TAG: runs the lab in the background until its nodes are up;
 # its caplab's pid in LAB_PID.
 lab_up() {

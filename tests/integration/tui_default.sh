@@ -1,9 +1,10 @@
 #!/bin/sh
 # The TUI on the default lab, driven through tmux like a user would:
 # topology, a capture started by keys, the prompt rejecting a bad filter with
-# libpcap's message, resizing, the session script, the packet list, a node
-# shell, quitting. Boots real VMs. Set SNAPSHOTS=1 to refresh
-# tests/tui-snapshots/ (review the diff before keeping it).
+# libpcap's message, Wireshark display filters checked by tshark, resizing,
+# the session script, the packet list, a node shell, quitting. Boots real
+# VMs. Set SNAPSHOTS=1 to refresh tests/tui-snapshots/ (review the diff
+# before keeping it).
 set -u
 here=$(cd "$(dirname "$0")/../.." && pwd)
 : "${CAPLAB:=$here/caplab}"
@@ -61,6 +62,34 @@ if wait_for "Echo (ping) reply" 30; then
 else
 	nok "$what"
 fi
+
+# The display filter is Wireshark's, checked and applied by tshark:
+# `icmp.type == 0` is no tcpdump expression, and it must hide the requests.
+pkts() { snap | sed -n '/Packets/,/└/p'; }
+what="the display filter prompt shows tshark's message for a bad filter"
+tmux send-keys -t "$S" /; sleep 0.3; tmux send-keys -t "$S" -l 'icmpx'
+check wait_for "icmpx is neither a field nor a protocol name" 15
+what="a bad display filter never leaves the prompt"
+tmux send-keys -t "$S" Enter; sleep 0.5
+check has "display filter (empty shows all): icmpx"
+what="tshark accepts a Wireshark display filter libpcap would reject"
+tmux send-keys -t "$S" C-u; tmux send-keys -t "$S" -l 'icmp.type == 0'
+check wait_for "filter ok (Wireshark display filter)" 15
+tmux send-keys -t "$S" Enter
+what="display filter icmp.type == 0 shows the echo replies and no request"
+if wait_for "display filter: icmp.type == 0" 5 && wait_for "Echo (ping) reply" 10; then
+	sleep 1
+	pkts | grep -q "Echo (ping) reply" && ! pkts | grep -q "Echo (ping) request" && ok "$what" || nok "$what"
+	keep packets-dfilter-100x30
+else
+	nok "$what"
+fi
+what="a filter tshark rejects, set with the filter command, shows tshark's message in the list"
+tmux send-keys -t "$S" ':' 'filter icmpx' Enter
+check wait_for "tshark: icmpx is neither a field nor a protocol name" 15
+what="an empty display filter shows every frame again"
+tmux send-keys -t "$S" /; sleep 0.3; tmux send-keys -t "$S" Enter
+if wait_for "Echo (ping) request" 10; then ok "$what"; else nok "$what"; fi
 
 what="resized to 80x24, panels stack and every panel is still there"
 tmux resize-window -t "$S" -x 80 -y 24 2>/dev/null || tmux resize-pane -t "$S" -x 80 -y 24

@@ -42,6 +42,16 @@ check_no_leftovers() {
 	fi
 }
 
+# wait_for FILE TEXT [TENTHS]: until FILE contains TEXT (default 90 s).
+wait_for() { # FILE TEXT [TENTHS]
+	i=0
+	while [ $i -lt "${3:-900}" ]; do
+		grep -q "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1; i=$((i + 1))
+	done
+	return 1
+}
+
 # run_caplab OUT ARGS...: runs caplab with a time limit; exit code in $RC,
 # stderr in OUT.err, stdout in OUT.out.
 run_caplab() {
