@@ -8,13 +8,13 @@
  * restores, then hands the signal to whoever had it before, e.g. ASan). */
 #include "sshcli.h"
 #include "keys.h"
+#include "labfind.h"
 #include "loop.h"
 #include "runtime.h"
 #include "ssh.h"
 #include "util.h"
 #include "vsock.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -24,7 +24,6 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -44,36 +43,6 @@ static const char usage_text[] =
 	"when caplab ssh itself fails.\n";
 
 /* ---- finding the lab ---- */
-
-static int pid_alive(pid_t pid) { return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM); }
-
-/* "NAME-PID" → PID (name_len = strlen(NAME)), or 0 for any other entry. */
-static pid_t entry_pid(const char *entry, size_t *name_len)
-{
-	const char *dash = strrchr(entry, '-');
-	if (!dash || dash == entry || !dash[1])
-		return 0;
-	char *end;
-	long pid = strtol(dash + 1, &end, 10);
-	if (*end || pid <= 0)
-		return 0;
-	*name_len = (size_t)(dash - entry);
-	return (pid_t)pid;
-}
-
-static int lab_matches(const char *entry, size_t name_len, const char *lab)
-{
-	return !lab || !strcmp(entry, lab) || (strlen(lab) == name_len && !strncmp(entry, lab, name_len));
-}
-
-static int has_node(const char *base, const char *entry, const char *node)
-{
-	char *path = xasprintf("%s/%s/%s.vsock", base, entry, node);
-	struct stat st;
-	int yes = stat(path, &st) == 0 && S_ISSOCK(st.st_mode);
-	free(path);
-	return yes;
-}
 
 /* found: labs with the node (named in names); idle: labs that match but
  * have no such node up (not started, stopped or crashed). */
@@ -96,31 +65,16 @@ char *sshcli_find_lab(const char *base, const char *lab, const char *node, char 
 {
 	if (!*node || strchr(node, '/') || node[0] == '.')
 		return cl_err(err, "'%s' is not a node name", node), NULL;
-	DIR *d = opendir(base);
-	struct buf names = {0};
+	char *file = xasprintf("%s.vsock", node);
+	struct labfind m;
+	labfind_scan(base, lab, file, &m);
+	free(file);
 	char *found = NULL;
-	int n = 0, idle = 0;
-	for (struct dirent *de; d && (de = readdir(d));) {
-		size_t name_len;
-		pid_t pid = entry_pid(de->d_name, &name_len);
-		if (!pid || !lab_matches(de->d_name, name_len, lab) || !pid_alive(pid))
-			continue;
-		if (!has_node(base, de->d_name, node)) {
-			idle++;
-			continue;
-		}
-		buf_addf(&names, "%s%s", n++ ? ", " : "", de->d_name);
-		if (!found)
-			found = xasprintf("%s/%s", base, de->d_name);
-	}
-	if (d)
-		closedir(d);
-	if (n != 1) {
-		no_lab_error(lab, node, n, idle, names.data, err);
-		free(found);
-		found = NULL;
-	}
-	buf_free(&names);
+	if (m.found == 1)
+		found = xstrdup(m.first);
+	else
+		no_lab_error(lab, node, m.found, m.idle, m.names.data, err);
+	labfind_clear(&m);
 	return found;
 }
 

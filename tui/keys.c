@@ -45,7 +45,7 @@ static const char *const defaults[][2] = {
 	{"S", "stop-capture"},
 	{"x", "ask words 'run on %N' 'exec %N %r'"},
 	{"b", "bpf %C"},
-	{"/", "ask dfilter 'display filter (tcpdump syntax; empty shows all)' 'filter %1'"},
+	{"/", "ask dfilter 'display filter (empty shows all)' 'filter %1'"},
 	{"End", "follow"},
 	{"L", "log"},
 	{"C-l", "redraw"},
@@ -309,6 +309,17 @@ static void shell_cmd(const char *node)
 	}
 }
 
+static void filter_cmd(const char *filter)
+{
+	char err[CL_ERRBUF];
+	if (packets_set_filter(filter ? filter : "", err) < 0)
+		tui_message(1, "%s", err);
+	else if (filter && *filter)
+		tui_message(0, "the packet list shows frames matching %s", filter);
+	else
+		tui_message(0, "the packet list shows every frame");
+}
+
 static void run_tui_cmd(char **w, int n)
 {
 	const char *a1 = n > 1 ? w[1] : NULL;
@@ -325,7 +336,7 @@ static void run_tui_cmd(char **w, int n)
 	else if (!strcmp(w[0], "bpf")) detail_show_bpf(a1);
 	else if (!strcmp(w[0], "follow")) packets_follow();
 	else if (!strcmp(w[0], "redraw")) clearok(curscr, TRUE);
-	else if (!strcmp(w[0], "filter") && packets_set_filter(a1 ? a1 : "", err) < 0) tui_message(1, "%s", err);
+	else if (!strcmp(w[0], "filter")) filter_cmd(a1);
 	else if (!strcmp(w[0], "capture-prompt")) {
 		char *t = binds_expand("ask filter 'capture filter for %T (tcpdump syntax; empty: every frame)' 'capture %f %T'", err);
 		if (t) tui_run(t, "<key>");

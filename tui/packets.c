@@ -1,9 +1,11 @@
 /* packets.c: the packet list of one capture (live, auto-follow until the
- * user scrolls up; End follows again), its display filter (tcpdump syntax,
- * checked by libpcap as typed, applied with pcap_offline_filter), and the
- * two views of the selected frame: details (tshark -V of that frame from
- * the spool, a collapsible tree) and a hex dump. */
+ * user scrolls up; End follows again), its display filter (Wireshark's,
+ * applied by a tshark child, dfilter.c; tcpdump syntax through
+ * pcap_offline_filter only when tshark is missing), and the two views of
+ * the selected frame: details (tshark -V of that frame from the spool, a
+ * collapsible tree) and a hex dump. */
 #include "tui-int.h"
+#include "dfilter.h"
 #include "feed.h"
 
 #include <errno.h>
@@ -24,11 +26,13 @@ static struct {
 	int follow;
 	int top; /* index into the shown list of the first row */
 	char *dfilter;
-	struct bpf_program prog;
+	int by_tshark; /* the filter is Wireshark's, run by dfilter.c */
+	struct bpf_program prog; /* else the BPF fallback */
 	int have_prog;
 	uint32_t *shown; /* frame numbers passing the display filter */
 	int nshown, capshown;
-	uint32_t checked; /* last frame number tested against the filter */
+	uint32_t checked; /* last frame number tested against the BPF filter */
+	int next_match;   /* next of tshark's matches to take */
 } L = {.follow = 1};
 
 /* ---- the list ---- */
@@ -41,6 +45,28 @@ static int passes(const struct tpkt *p)
 		return 1;
 	struct pcap_pkthdr h = {.caplen = p->caplen, .len = p->origlen};
 	return pcap_offline_filter(&L.prog, &h, p->data) != 0;
+}
+
+static void add_shown(uint32_t no)
+{
+	if (L.nshown == L.capshown) {
+		L.capshown = L.capshown ? L.capshown * 2 : 1024;
+		L.shown = xrealloc(L.shown, (size_t)L.capshown * sizeof *L.shown);
+	}
+	L.shown[L.nshown++] = no;
+}
+
+/* Frames tshark matched, as far as the feed has read them (tshark reads the
+ * spool on its own and may be ahead). */
+static void take_matches(const struct feed *f)
+{
+	for (; f->n && L.next_match < dfilter_count(); L.next_match++) {
+		uint32_t no = dfilter_frame(L.next_match);
+		if (no > f->v[f->n - 1].no)
+			break;
+		if (no >= f->v[0].no)
+			add_shown(no);
+	}
 }
 
 static void refresh_shown(void)
@@ -58,15 +84,14 @@ static void refresh_shown(void)
 		L.nshown -= drop;
 		L.top = L.top > drop ? L.top - drop : 0;
 	}
+	if (L.by_tshark) {
+		take_matches(f);
+		return;
+	}
 	for (; f->n && L.checked < f->v[f->n - 1].no; L.checked++) {
 		struct tpkt *p = feed_packet(f, L.checked + 1);
-		if (!p || !passes(p))
-			continue;
-		if (L.nshown == L.capshown) {
-			L.capshown = L.capshown ? L.capshown * 2 : 1024;
-			L.shown = xrealloc(L.shown, (size_t)L.capshown * sizeof *L.shown);
-		}
-		L.shown[L.nshown++] = p->no;
+		if (p && passes(p))
+			add_shown(p->no);
 	}
 }
 
@@ -74,13 +99,29 @@ static void reset_shown(void)
 {
 	L.nshown = 0;
 	L.checked = 0;
+	L.next_match = 0;
 	L.top = 0;
 	refresh_shown();
+}
+
+/* (Re)starts tshark on the capture shown; BPF when tshark cannot run. */
+static void apply_filter(void)
+{
+	char err[CL_ERRBUF];
+	dfilter_stop();
+	L.by_tshark = 0;
+	if (L.dfilter && L.capture && dfilter_have_tshark()) {
+		L.by_tshark = dfilter_run(L.capture, L.dfilter, err) == 0;
+		if (!L.by_tshark)
+			tui_message(1, "%s", err);
+	}
+	reset_shown();
 }
 
 void packets_poll(void)
 {
 	feeds_poll();
+	dfilter_poll();
 	refresh_shown();
 	if (L.follow && L.nshown)
 		L.sel = L.shown[L.nshown - 1];
@@ -94,7 +135,7 @@ void packets_show(const char *capture)
 	L.capture = xstrdup(capture);
 	L.sel = 0;
 	L.follow = 1;
-	reset_shown();
+	apply_filter();
 	packets_poll();
 	tui_redraw_soon();
 }
@@ -109,21 +150,24 @@ void packets_follow(void)
 	tui_redraw_soon();
 }
 
+/* A Wireshark display filter; tcpdump syntax when tshark is missing. A
+ * filter tshark rejects shows tshark's message in the list. */
 int packets_set_filter(const char *filter, char *err)
 {
-	if (*filter && lab_filter_check(filter, err) < 0)
+	int bpf = *filter && !dfilter_have_tshark();
+	if (bpf && lab_filter_check(filter, err) < 0)
 		return -1;
 	if (L.have_prog)
 		pcap_freecode(&L.prog);
 	L.have_prog = 0;
 	free(L.dfilter);
 	L.dfilter = *filter ? xstrdup(filter) : NULL;
-	if (L.dfilter) {
+	if (bpf) {
 		pcap_t *p = pcap_open_dead(DLT_EN10MB, 262144);
 		L.have_prog = pcap_compile(p, &L.prog, filter, 1, PCAP_NETMASK_UNKNOWN) == 0;
 		pcap_close(p);
 	}
-	reset_shown();
+	apply_filter();
 	tui_redraw_soon();
 	return 0;
 }
@@ -159,19 +203,26 @@ static void draw_packet_row(const struct feed *f, const struct tpkt *p, int y, s
 	put_text(y, x, in.x + in.w - x, p->info, a);
 }
 
+/* In the top border, right: the filter and whose syntax it is. */
+static void draw_filter_box(struct rect r, int title_w)
+{
+	char df[300];
+	const char *syntax = !L.dfilter || dfilter_have_tshark() ? "" : " (tcpdump syntax: no tshark)";
+	snprintf(df, sizeof df, " display filter%s: %s ", syntax, L.dfilter ? L.dfilter : "(none, / sets)");
+	int w = text_width(df);
+	int attr = !L.dfilter ? color_attr(C_DIM) : L.by_tshark && dfilter_error() ? color_attr(C_BAD) : (int)A_BOLD;
+	if (w < r.w - title_w - 8)
+		put_text(r.y, r.x + r.w - w - 2, w, df, attr);
+}
+
 void packets_draw(struct rect r, int focused)
 {
 	char title[512];
-	snprintf(title, sizeof title, "Packets  %s  %s  %s", L.capture ? L.capture : "(no capture)",
-		 L.follow ? "[follow]" : "[scrolled: End follows]", L.dfilter ? "" : "");
+	snprintf(title, sizeof title, "Packets  %s  %s", L.capture ? L.capture : "(no capture)",
+		 L.follow ? "[follow]" : "[scrolled: End follows]");
 	draw_frame(r, title, focused);
-	if (L.dfilter || focused) {
-		char df[300];
-		snprintf(df, sizeof df, " display filter: %s ", L.dfilter ? L.dfilter : "(none, / sets)");
-		int w = text_width(df);
-		if (w < r.w - text_width(title) - 8)
-			put_text(r.y, r.x + r.w - w - 2, w, df, L.dfilter ? (int)A_BOLD : color_attr(C_DIM));
-	}
+	if (L.dfilter || focused)
+		draw_filter_box(r, text_width(title));
 	struct rect in = {r.y + 1, r.x + 1, r.h - 2, r.w - 2};
 	const struct lab *lab = engine_lab(T.eng);
 	if (!L.capture && lab->ncaptures) /* the first capture shows itself */
@@ -186,6 +237,10 @@ void packets_draw(struct rect r, int focused)
 	put_textf(in.y, in.x, in.w, A_BOLD, " %6s %10s %-*s %-3s %-10s %-8s %s", "No.", "Time", lw, "Link", "Dir",
 		  "Label", "Proto", "Info");
 	int rows = in.h - 1;
+	if (L.by_tshark && dfilter_error()) {
+		put_textf(in.y + 1, in.x + 1, in.w - 1, color_attr(C_BAD), "tshark: %s", dfilter_error());
+		return;
+	}
 	if (f->fd < 0 || L.nshown == 0) {
 		put_text(in.y + 1, in.x + 1, in.w - 1, f->fd < 0 ? "waiting for the capture's spool…" :
 			 L.dfilter ? "no packet matches the display filter" : "no packets yet", color_attr(C_DIM));
@@ -556,6 +611,8 @@ void packets_free(void)
 	detail_clear();
 	buf_free(&D.out);
 	free(D.capture);
+	dfilter_stop();
+	dfilter_check_cancel();
 	feeds_free();
 	free(L.capture);
 	free(L.dfilter);

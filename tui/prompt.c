@@ -2,8 +2,11 @@
  * capture filter, a label, a file name). Editing (emacs keys), history, tab
  * completion of commands, flags, nodes, links, switches and captures, the
  * usage of the command being typed, and validation as you type: parse
- * errors from the real parser, filters from libpcap (lab_filter_check). */
+ * errors from the real parser, capture filters from libpcap
+ * (lab_filter_check), display filters from tshark (dfilter.c, answered
+ * later through the loop; Enter meanwhile waits for the answer). */
 #include "tui-int.h"
+#include "dfilter.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +25,8 @@ static struct {
 	size_t cur; /* byte offset of the cursor */
 	char info[512];
 	int info_err;
+	int checking;      /* a display filter check is under way */
+	int submit_checked; /* Enter came during the check: submit if it passes */
 	int hist_pos; /* == nhist: the line being edited */
 } P;
 
@@ -44,6 +49,7 @@ void prompt_open(enum prompt_kind kind, const char *label, const char *init, con
 	buf_adds(&P.in, init ? init : "");
 	P.cur = P.in.len;
 	P.hist_pos = nhist;
+	P.checking = P.submit_checked = 0;
 	validate();
 	tui_redraw_soon();
 }
@@ -139,13 +145,56 @@ static void validate_command(void)
 	diag_clear(&dl);
 }
 
+static void submit(void);
+
+static void on_dfilter_checked(const char *filter, int ok, const char *msg, void *arg)
+{
+	(void)arg;
+	if (!P.active || P.kind != PK_DFILTER || strcmp(filter, P.in.data) != 0)
+		return;
+	P.checking = 0;
+	if (ok)
+		set_info(0, "filter ok (Wireshark display filter)");
+	else
+		set_info(1, "%s", msg);
+	if (P.submit_checked) {
+		P.submit_checked = 0;
+		if (ok)
+			submit();
+		else
+			beep();
+	}
+	tui_redraw_soon();
+}
+
+/* Wireshark's syntax, checked by tshark; libpcap's when tshark is missing. */
+static void validate_dfilter(void)
+{
+	char err[CL_ERRBUF];
+	P.checking = P.submit_checked = 0;
+	dfilter_check_cancel();
+	if (!dfilter_have_tshark()) {
+		if (P.in.len && lab_filter_check(P.in.data, err) < 0)
+			set_info(1, "%s", err);
+		else
+			set_info(0, "%s", P.in.len ? "filter ok (tcpdump syntax: tshark is missing, make deps)"
+					   : "tcpdump syntax (tshark is missing, make deps); empty: every frame");
+	} else if (!P.in.len) {
+		set_info(0, "Wireshark display filter, e.g. icmp, tcp.port == 80, dns, tls.handshake; empty: every frame");
+	} else {
+		P.checking = 1;
+		set_info(0, "checking with tshark…");
+		dfilter_check(P.in.data, on_dfilter_checked, NULL);
+	}
+}
+
 static void validate(void)
 {
 	char err[CL_ERRBUF];
 	switch (P.kind) {
 	case PK_COMMAND: validate_command(); break;
+	case PK_DFILTER: validate_dfilter(); break;
 	case PK_FILTER:
-	case PK_DFILTER:
 		if (P.in.len && lab_filter_check(P.in.data, err) < 0)
 			set_info(1, "%s", err);
 		else
@@ -369,6 +418,10 @@ static void submit(void)
 		beep();
 		return; /* a bad filter never leaves the prompt */
 	}
+	if (P.kind == PK_DFILTER && P.checking) {
+		P.submit_checked = 1; /* the answer submits */
+		return;
+	}
 	P.active = 0;
 	char *text = P.kind == PK_COMMAND ? xstrdup(P.in.data) : fill_template(P.tmpl, P.in.data);
 	history_add(P.kind == PK_COMMAND ? P.in.data : text);
@@ -383,6 +436,7 @@ void prompt_key(int key, int is_wide)
 		key -= 0x1000000;
 	if (key == 27 || key == 7) { /* Esc, C-g */
 		P.active = 0;
+		dfilter_check_cancel();
 		tui_redraw_soon();
 		return;
 	}

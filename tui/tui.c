@@ -106,7 +106,7 @@ static void on_cmd_done(const struct cmd *cmd, int ok, const char *msg, void *ar
 			tui_message(0, "session script saved to %s (%d commands)", cmd->args[0].text,
 				    tui_record_count());
 	} else if (interactive) {
-		tui_record(text);
+		tui_record(cmd);
 		if (strcmp(cmd->entry->name, "save") == 0)
 			feed_mark_saved();
 		tui_message(0, "ok: %s", text);

@@ -14,8 +14,12 @@ int tui_main(const char *lab_path, char **scripts, int nscripts);
 /* The session recorder: every command the TUI executes successfully (typed
  * or sent by a key) is appended; `save-script FILE` writes them after a
  * header comment so that `caplab run LAB FILE` replays the session. */
+struct cmd;
 void tui_record_start(const char *lab_path, char **scripts, int nscripts);
-void tui_record(const char *command_text);
+void tui_record(const struct cmd *cmd);
+/* The text recorded for cmd: cmd_to_text with host paths made replayable
+ * (inputs absolute, outputs relative to the working directory). malloc'd. */
+char *tui_record_text(const struct cmd *cmd);
 /* Writes the script (mode 0644); 0, or -1 with err set. */
 int tui_record_save(const char *path, char *err);
 /* Number of recorded commands (tests, the quit question). */

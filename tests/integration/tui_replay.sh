@@ -19,11 +19,11 @@ mkdir -p "$tui"
 
 snap() { tm capture-pane -p -t "$S" >"$TEST_TMP/screen"; cat "$TEST_TMP/screen"; }
 has() { snap | grep -q -- "$1"; }
-# waits up to $2 seconds for text $1 on the screen
-wait_for() { i=0; while [ "$i" -lt $(($2 * 5)) ]; do has "$1" && return 0; sleep 0.2; i=$((i + 1)); done; return 1; }
+# waits up to $2 seconds for text $1 on the screen (testlib's wait_for reads files)
+wait_screen() { i=0; while [ "$i" -lt $(($2 * 5)) ]; do has "$1" && return 0; sleep 0.2; i=$((i + 1)); done; return 1; }
 shows() { # "what" TEXT SECONDS
 	what=$1; shift
-	if wait_for "$@"; then ok "$what"; else not_ok "$what"; sed 's/^/  | /' "$TEST_TMP/screen"; fi
+	if wait_screen "$@"; then ok "$what"; else not_ok "$what"; sed 's/^/  | /' "$TEST_TMP/screen"; fi
 }
 keys() { tm send-keys -t "$S" "$@"; sleep 0.3; }
 prompt() { keys ':'; tm send-keys -t "$S" -l "$1"; keys Enter; } # a line typed at the : prompt
@@ -31,7 +31,7 @@ prompt() { keys ':'; tm send-keys -t "$S" -l "$1"; keys Enter; } # a line typed 
 tm new-session -d -s "$S" -x 120 -y 36 \
 	"cd '$tui' && XDG_RUNTIME_DIR='$XDG_RUNTIME_DIR' CAPLAB_ASSETS='${CAPLAB_ASSETS:-$here/assets}' \
 	LANG=C.UTF-8 TERM=xterm-256color '$CAPLAB' '$LAB'; echo EXIT=\$? >'$TEST_TMP/exit'; sleep 600"
-cleanup() { tm kill-server 2>/dev/null; }
+cleanup() { tm kill-server 2>/dev/null; rm -f "${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)/$S"; }
 trap cleanup EXIT
 
 shows "the TUI boots the default lab" "ready.*ready" 180
