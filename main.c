@@ -1,5 +1,6 @@
 /* main.c: the caplab command line. Subcommands: (none) TUI, run, check,
- * doctor, ssh. Everything real lives in core/ (and tui/). */
+ * doctor, ssh, ctl. Everything real lives in core/ (and tui/). */
+#include "ctlcli.h"
 #include "doctor.h"
 #include "engine.h"
 #include "events.h"
@@ -22,6 +23,7 @@ static const char usage_text[] =
 	"       caplab check [-v] LAB [SCRIPT...]     parse and validate only\n"
 	"       caplab ssh [-l LAB] NODE [CMD...]      a shell or command on a running lab's node\n"
 	"       caplab ssh --proxy|--config [-l LAB] NODE  for OpenSSH (ProxyCommand, ssh_config)\n"
+	"       caplab ctl [-l LAB] COMMAND [ARG...]   a command to a running lab (- : lines from stdin)\n"
 	"       caplab doctor                         what this machine offers, and fixes\n"
 	"       caplab --help | --version\n"
 	"\n"
@@ -109,6 +111,8 @@ int main(int argc, char **argv)
 		return cmd_check(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "ssh"))
 		return sshcli_main(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "ctl"))
+		return ctlcli_main(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "doctor"))
 		return doctor_main(stdout);
 	if (argc > 1 && argv[1][0] == '-') {

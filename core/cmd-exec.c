@@ -37,7 +37,7 @@ static void exec_output(int stream, const char *data, size_t len, void *arg)
 	struct exec_run *x = arg;
 	struct event ev = {.type = EV_OUTPUT, .node = x->node,
 			   .stream = stream == SSHC_STDERR ? "stderr" : "stdout",
-			   .data = data, .len = (int)len};
+			   .data = data, .len = (int)len, .origin = x->ctx ? x->ctx->cmd : NULL};
 	events_emit(&ev);
 	if (x->log_fd >= 0) {
 		ssize_t w = write(x->log_fd, data, len);

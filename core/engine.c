@@ -4,6 +4,7 @@
  * once all of them are ready (or one fails). */
 #include "engine.h"
 #include "capture.h"
+#include "control.h"
 #include "events.h"
 #include "guestssh.h"
 #include "keys.h"
@@ -97,6 +98,7 @@ struct engine {
 	int dying; /* engine_free runs: late worker results are dropped */
 	char kernel_version[128];
 	struct lab_keys *keys; /* per run: host key pinned, client key for root */
+	struct control *control; /* RUNDIR/control: commands from other processes */
 };
 
 struct lab *engine_lab(struct engine *e) { return e->lab; }
@@ -124,6 +126,13 @@ struct engine *engine_new(const struct engine_opts *o, char *err)
 	char *log = xasprintf("%s/vde.log", e->rundir);
 	e->log_fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	free(log);
+	char *ctl = xasprintf("%s/" CONTROL_SOCKET, e->rundir);
+	e->control = control_new(e, ctl, err);
+	free(ctl);
+	if (!e->control) {
+		engine_free(e);
+		return NULL;
+	}
 	return e;
 }
 
@@ -152,6 +161,7 @@ void engine_free(struct engine *e)
 {
 	if (!e)
 		return;
+	control_stop(e->control); /* no new commands from other processes */
 	/* A worker thread may still build an image for a start: it uses the
 	 * nodes, so wait for it (its result is dropped). */
 	e->dying = 1;
@@ -185,6 +195,7 @@ void engine_free(struct engine *e)
 		loop_cancel(e->shutdown_timer);
 	if (e->log_fd >= 0)
 		close(e->log_fd);
+	control_free(e->control); /* after everything that could still answer its commands */
 	runtime_dir_remove(e->rundir);
 	free(e->nodes);
 	free(e->imp);
@@ -841,6 +852,7 @@ void engine_shutdown(struct engine *e, void (*done)(void *arg), void *arg)
 {
 	e->shutdown_done = done;
 	e->shutdown_arg = arg;
+	control_stop(e->control);
 	for (int i = 0; i < e->nnodes; i++)
 		node_stop(e->nodes[i]->node);
 	shutdown_poll(e);

@@ -21,6 +21,7 @@ struct event {
 	const char *text;
 	const char *data;
 	int len;
+	const void *origin; /* EV_OUTPUT: the command (struct cmd) it is the output of, or NULL */
 };
 
 typedef void (*event_fn)(const struct event *ev, void *arg);
