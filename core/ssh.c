@@ -7,6 +7,7 @@
  * sshc_free from inside pump() only marks the connection, which pump()
  * destroys on its way out. */
 #include "ssh.h"
+#include "ssh_int.h"
 #include "keys.h"
 #include "loop.h"
 #include "sftpcopy.h"
@@ -25,31 +26,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define DEFAULT_TIMEOUT 30.0
 #define CIPHERS "aes128-gcm@openssh.com,chacha20-poly1305@openssh.com,aes128-ctr"
 #define KEX "curve25519-sha256,curve25519-sha256@libssh.org"
-
-enum phase { PH_DIALING, PH_HANDSHAKE, PH_AUTH, PH_READY, PH_FAILED };
-
-struct sshc {
-	char *node, *user, *vsock_path;
-	const struct lab_keys *keys;
-	struct sshc_dialer dialer;
-	double timeout;
-	sshc_state_fn state_fn;
-	void *arg;
-	enum phase phase;
-	void *dial;
-	uint64_t deadline, kick;
-	int fd;
-	ssh_session s;
-	ssh_event ev;
-	ssh_key client_key, host_key;
-	struct sshc_chan *chans;
-	struct sshc_copy *copies;
-	int depth, dying;
-	char *failure;
-};
 
 enum chan_kind { CH_EXEC, CH_SHELL };
 enum chan_phase { CP_WAIT, CP_OPEN, CP_PTY, CP_START, CP_RUN, CP_DONE };
@@ -88,24 +66,6 @@ struct sshc_chan {
 #define PID_PREFIX "printf '\\001caplab-pid %%s\\n' \"$$\" >&2; "
 
 
-struct sshc_copy {
-	struct sshc *c;
-	struct sshc_copy *next;
-	int upload;
-	char *src, *dst;
-	sshc_copy_fn done;
-	void *arg;
-	void *dial;
-	int fd, efd, started;
-	pthread_t thread;
-	atomic_int cancel;
-	/* the worker's own copies, so it shares nothing mutable with the loop */
-	char *node, *user, *client_private, *host_public, *known_hosts, *key_dir;
-	struct sftpcopy cx;
-	int rc;
-	char err[CL_ERRBUF];
-};
-
 static void pump(struct sshc *c);
 static void destroy(struct sshc *c);
 
@@ -131,7 +91,7 @@ static int set_opts(ssh_session s, const char *node, const char *user, const cha
 
 /* A session on fd (which it then owns) that reads nothing of the user's:
  * no ~/.ssh, no ssh_config, no agent, no known_hosts outside RUNDIR. */
-static ssh_session session_new(const char *node, const char *user, const char *key_dir,
+ssh_session sshc_session_new(const char *node, const char *user, const char *key_dir,
 			       const char *known_hosts, int fd, char *err)
 {
 	ssh_session s = ssh_new();
@@ -150,7 +110,7 @@ static ssh_session session_new(const char *node, const char *user, const char *k
 	return s;
 }
 
-static int import_keys(const char *client_private, const char *host_public, ssh_key *client,
+int sshc_import_keys(const char *client_private, const char *host_public, ssh_key *client,
 		       ssh_key *host, char *err)
 {
 	char *blob = keys_line_blob(host_public);
@@ -163,7 +123,7 @@ static int import_keys(const char *client_private, const char *host_public, ssh_
 }
 
 /* Pinning: the node must present this lab's host key, nothing else. */
-static int verify_host(ssh_session s, ssh_key pinned, const char *node, char *err)
+int sshc_verify_host(ssh_session s, ssh_key pinned, const char *node, char *err)
 {
 	ssh_key srv = NULL;
 	if (ssh_get_server_publickey(s, &srv) != SSH_OK)
@@ -176,7 +136,7 @@ static int verify_host(ssh_session s, ssh_key pinned, const char *node, char *er
 	return 0;
 }
 
-static const char *auth_error(int rc)
+const char *sshc_auth_error(int rc)
 {
 	return rc == SSH_AUTH_DENIED ? "it refused the lab's client key (is it in the image's authorized_keys?)"
 				      : "authentication failed";
@@ -314,7 +274,7 @@ static void on_dialed(int fd, const char *err, void *arg)
 	c->depth++;
 	if (fd < 0) {
 		failf(c, "node %s: cannot reach sshd: %s", err ? err : "dial failed");
-	} else if (!(c->s = session_new(c->node, c->user, c->keys->dir, c->keys->known_hosts_path, fd, e))) {
+	} else if (!(c->s = sshc_session_new(c->node, c->user, c->keys->dir, c->keys->known_hosts_path, fd, e))) {
 		failf(c, "node %s: %s", e);
 	} else {
 		ssh_set_blocking(c->s, 0);
@@ -337,7 +297,7 @@ static void step_handshake(struct sshc *c)
 		return;
 	if (rc != SSH_OK)
 		return failf(c, "node %s: ssh handshake failed: %s", ssh_get_error(c->s));
-	if (verify_host(c->s, c->host_key, c->node, e) < 0)
+	if (sshc_verify_host(c->s, c->host_key, c->node, e) < 0)
 		return fail(c, e);
 	c->phase = PH_AUTH;
 }
@@ -348,7 +308,7 @@ static void step_auth(struct sshc *c)
 	if (rc == SSH_AUTH_AGAIN)
 		return;
 	if (rc != SSH_AUTH_SUCCESS)
-		return failf(c, "node %s: ssh login failed: %s", auth_error(rc));
+		return failf(c, "node %s: ssh login failed: %s", sshc_auth_error(rc));
 	c->ev = ssh_event_new();
 	if (!c->ev || ssh_event_add_session(c->ev, c->s) != SSH_OK)
 		return failf(c, "node %s: %s", "cannot watch the ssh session (libssh)");
@@ -655,7 +615,7 @@ struct sshc *sshc_open(const struct sshc_opts *o, sshc_state_fn fn, void *arg)
 	c->arg = arg;
 	c->fd = -1;
 	char e[CL_ERRBUF];
-	if (import_keys(o->keys->client_private, o->keys->host_public, &c->client_key, &c->host_key, e) < 0) {
+	if (sshc_import_keys(o->keys->client_private, o->keys->host_public, &c->client_key, &c->host_key, e) < 0) {
 		c->failure = xasprintf("node %s: %s", c->node, e);
 		c->deadline = loop_defer(on_early_failure, c);
 		return c;
@@ -676,7 +636,6 @@ struct sshc *sshc_new(const char *node, const char *vsock_host_path, const struc
 	return c;
 }
 
-static void copy_stop(struct sshc_copy *cp);
 
 static void destroy(struct sshc *c)
 {
@@ -692,7 +651,7 @@ static void destroy(struct sshc *c)
 	}
 	sweep(c);
 	while (c->copies)
-		copy_stop(c->copies);
+		sshc_copy_stop(c->copies);
 	free(msg);
 	drop_session(c);
 	ssh_key_free(c->client_key);
@@ -864,159 +823,3 @@ void sshc_chan_cancel(struct sshc_chan *ch)
 	kick(ch->c);
 }
 
-/* ---- public: copies (worker thread, own session) ---- */
-
-static void copy_login(struct sshc_copy *cp, ssh_session s)
-{
-	ssh_key client = NULL, host = NULL;
-	if (import_keys(cp->client_private, cp->host_public, &client, &host, cp->err) < 0)
-		goto out;
-	if (ssh_connect(s) != SSH_OK) {
-		cl_err(cp->err, "ssh handshake failed: %s", ssh_get_error(s));
-		goto out;
-	}
-	if (verify_host(s, host, cp->node, cp->err) < 0)
-		goto out;
-	int rc = ssh_userauth_publickey(s, NULL, client);
-	if (rc != SSH_AUTH_SUCCESS) {
-		cl_err(cp->err, "ssh login failed: %s", auth_error(rc));
-		goto out;
-	}
-	cp->rc = 0;
-out:
-	ssh_key_free(client);
-	ssh_key_free(host);
-}
-
-static void *copy_worker(void *arg)
-{
-	struct sshc_copy *cp = arg;
-	cp->rc = -1;
-	ssh_session s = session_new(cp->node, cp->user, cp->key_dir, cp->known_hosts, dup(cp->fd), cp->err);
-	if (s) {
-		long secs = 30;
-		ssh_options_set(s, SSH_OPTIONS_TIMEOUT, &secs);
-		copy_login(cp, s);
-		if (cp->rc == 0)
-			cp->rc = cp->upload ? sftpcopy_put(s, cp->src, cp->dst, &cp->cx, cp->err)
-					    : sftpcopy_get(s, cp->src, cp->dst, &cp->cx, cp->err);
-		if (cp->rc == 0)
-			ssh_disconnect(s);
-		ssh_free(s);
-	}
-	uint64_t one = 1;
-	if (write(cp->efd, &one, sizeof one) < 0) {
-		/* cannot happen with an eventfd below its limit */
-	}
-	return NULL;
-}
-
-static void copy_free(struct sshc_copy *cp)
-{
-	if (cp->c)
-		for (struct sshc_copy **p = &cp->c->copies; *p; p = &(*p)->next)
-			if (*p == cp) {
-				*p = cp->next;
-				break;
-			}
-	if (cp->efd >= 0) {
-		loop_unwatch(cp->efd);
-		close(cp->efd);
-	}
-	if (cp->fd >= 0)
-		close(cp->fd);
-	free(cp->src);
-	free(cp->dst);
-	free(cp->node);
-	free(cp->user);
-	free(cp->client_private);
-	free(cp->host_public);
-	free(cp->known_hosts);
-	free(cp->key_dir);
-	free(cp);
-}
-
-static void copy_finish(struct sshc_copy *cp, const char *err)
-{
-	sshc_copy_fn done = cp->done;
-	void *arg = cp->arg;
-	uint64_t bytes = cp->cx.bytes;
-	char *msg = err ? xasprintf("copy %s node %s failed: %s", cp->upload ? "to" : "from", cp->node, err) : NULL;
-	copy_free(cp);
-	if (done)
-		done(msg, bytes, arg);
-	free(msg);
-}
-
-static void on_copy_done(int fd, int events, void *arg)
-{
-	(void)fd;
-	(void)events;
-	struct sshc_copy *cp = arg;
-	pthread_join(cp->thread, NULL);
-	cp->started = 0;
-	copy_finish(cp, cp->rc < 0 ? cp->err : NULL);
-}
-
-static void on_copy_dialed(int fd, const char *err, void *arg)
-{
-	struct sshc_copy *cp = arg;
-	cp->dial = NULL;
-	if (fd < 0)
-		return copy_finish(cp, err ? err : "cannot reach sshd");
-	cp->fd = fd;
-	cp->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (cp->efd < 0 || pthread_create(&cp->thread, NULL, copy_worker, cp) != 0)
-		return copy_finish(cp, "cannot start a copy thread");
-	cp->started = 1;
-	loop_watch(cp->efd, LOOP_READ, on_copy_done, cp);
-}
-
-/* Stops a copy without calling done: the worker's socket is shut down, so
- * a blocked libssh call returns at once, and the thread is joined. */
-static void copy_stop(struct sshc_copy *cp)
-{
-	atomic_store(&cp->cancel, 1);
-	if (cp->dial && cp->c)
-		cp->c->dialer.cancel(cp->c->dialer.ctx, cp->dial);
-	if (cp->started) {
-		shutdown(cp->fd, SHUT_RDWR);
-		pthread_join(cp->thread, NULL);
-	}
-	copy_free(cp);
-}
-
-static struct sshc_copy *copy_start(struct sshc *c, int upload, const char *src, const char *dst,
-				    sshc_copy_fn done, void *arg, char *err)
-{
-	if (c->phase == PH_FAILED || c->dying) {
-		cl_err(err, "%s", c->failure ? c->failure : "connection closed");
-		return NULL;
-	}
-	struct sshc_copy *cp = xcalloc(1, sizeof *cp);
-	*cp = (struct sshc_copy){.c = c, .upload = upload, .src = xstrdup(src), .dst = xstrdup(dst),
-				 .done = done, .arg = arg, .fd = -1, .efd = -1, .node = xstrdup(c->node),
-				 .user = xstrdup(c->user), .client_private = xstrdup(c->keys->client_private),
-				 .host_public = xstrdup(c->keys->host_public),
-				 .known_hosts = xstrdup(c->keys->known_hosts_path), .key_dir = xstrdup(c->keys->dir)};
-	atomic_init(&cp->cancel, 0);
-	cp->cx.cancel = &cp->cancel;
-	cp->next = c->copies;
-	c->copies = cp;
-	cp->dial = c->dialer.dial(c->dialer.ctx, c->timeout, on_copy_dialed, cp);
-	return cp;
-}
-
-struct sshc_copy *sshc_copy_to(struct sshc *c, const char *local, const char *remote, sshc_copy_fn done,
-			       void *arg, char *err)
-{
-	return copy_start(c, 1, local, remote, done, arg, err);
-}
-
-struct sshc_copy *sshc_copy_from(struct sshc *c, const char *remote, const char *local, sshc_copy_fn done,
-				 void *arg, char *err)
-{
-	return copy_start(c, 0, remote, local, done, arg, err);
-}
-
-void sshc_copy_cancel(struct sshc_copy *cp) { copy_stop(cp); }
