@@ -146,11 +146,7 @@ static void keep_logs(struct engine *e)
 		for (int k = 0; k < 2; k++) {
 			char *src = xasprintf("%s/%s.%s", e->rundir, e->nodes[i]->ln->name, kinds[k]);
 			char *dst = xasprintf("%s/%s.%s", e->out_dir, e->nodes[i]->ln->name, kinds[k]);
-			size_t len;
-			char *data = read_file(src, &len, NULL);
-			if (data)
-				write_file(dst, data, len, 0644, NULL);
-			free(data);
+			copy_file(src, dst, 0644, NULL); /* a node that never ran has no log */
 			free(src);
 			free(dst);
 		}
@@ -357,6 +353,19 @@ static int impaired(const struct lab_link *ll)
 	return ll->delay_ms > 0 || ll->loss_pct > 0 || ll->rate_kbit > 0;
 }
 
+/* RUNDIR/link-NODE_IFACE<suffix>: a link's own socket or hub dir (':' is
+ * not safe in vdeplug URLs and wirefilter's -v). */
+static char *link_file(const struct engine *e, const struct lab_link *ll, const char *suffix)
+{
+	char *label = xstrdup(ll->end[0].label);
+	for (char *p = label; *p; p++)
+		if (*p == ':')
+			*p = '_';
+	char *path = xasprintf("%s/link-%s%s", e->rundir, label, suffix);
+	free(label);
+	return path;
+}
+
 static struct rt_impair *rt_impair(struct engine *e, struct lab_link *ll)
 {
 	for (int i = 0; i < e->nimp; i++)
@@ -365,14 +374,8 @@ static struct rt_impair *rt_impair(struct engine *e, struct lab_link *ll)
 	e->imp = xrealloc(e->imp, (size_t)(e->nimp + 1) * sizeof *e->imp);
 	struct rt_impair *m = e->imp[e->nimp++] = xcalloc(1, sizeof *m);
 	m->ll = ll;
-	for (int k = 0; k < 2; k++)
-		m->hubdir[k] = xasprintf("%s/link-%s-%d.ctl", e->rundir, ll->end[0].label, k);
-	for (char *p = m->hubdir[0] + strlen(e->rundir); *p; p++)
-		if (*p == ':')
-			*p = '_';
-	for (char *p = m->hubdir[1] + strlen(e->rundir); *p; p++)
-		if (*p == ':')
-			*p = '_';
+	m->hubdir[0] = link_file(e, ll, "-0.ctl");
+	m->hubdir[1] = link_file(e, ll, "-1.ctl");
 	return m;
 }
 
@@ -427,11 +430,10 @@ static char *iface_plug(struct engine *e, const struct lab_iface *ifc)
 		return xstrdup(rt_impair(e, ll)->hubdir[k]);
 	if (ll->sw)
 		return xstrdup(rt_switch(e, ll->sw)->dir);
-	char *p = xasprintf("ptp://%s/link-%s.ptp", e->rundir, ll->end[0].label);
-	for (char *c = p + strlen("ptp://") + strlen(e->rundir); *c; c++)
-		if (*c == ':')
-			*c = '_';
-	return p;
+	char *file = link_file(e, ll, ".ptp");
+	char *url = xasprintf("ptp://%s", file);
+	free(file);
+	return url;
 }
 
 /* ---- images and the host probe, on a worker thread ---- */

@@ -115,19 +115,11 @@ static char *lab_name(const char *path)
 /* -o DIR keeps the inputs next to the outputs: the fixture explains itself. */
 static void copy_inputs(const struct headless_opts *o)
 {
-	const char *paths[64];
-	int n = 0;
-	paths[n++] = o->lab_path;
-	for (int i = 0; i < o->nscripts && n < 64; i++)
-		paths[n++] = o->scripts[i];
-	for (int i = 0; i < n; i++) {
-		size_t len;
-		char *data = read_file(paths[i], &len, NULL);
-		char *copy = xstrdup(paths[i]);
+	for (int i = -1; i < o->nscripts; i++) {
+		const char *src = i < 0 ? o->lab_path : o->scripts[i];
+		char *copy = xstrdup(src);
 		char *dst = xasprintf("%s/%s", o->out_dir, basename(copy));
-		if (data)
-			write_file(dst, data, len, 0644, NULL);
-		free(data);
+		copy_file(src, dst, 0644, NULL); /* inputs were read once already */
 		free(dst);
 		free(copy);
 	}

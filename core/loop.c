@@ -189,6 +189,8 @@ void loop_once(double timeout)
 		ms = timeout < 0 ? -1 : (int)(timeout * 1000.0 + 0.999);
 	}
 	int n = L.nw;
+	/* Each call has its own array: a callback may run the loop again
+	 * (qmp_command_sync, engine_free), which must not overwrite ours. */
 	struct pollfd *pfd = xcalloc((size_t)n + 1, sizeof *pfd);
 	for (int i = 0; i < n; i++) {
 		pfd[i].fd = L.w[i].fd;

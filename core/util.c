@@ -168,6 +168,17 @@ int write_file(const char *path, const void *data, size_t len, int mode, char *e
 	return 0;
 }
 
+int copy_file(const char *src, const char *dst, int mode, char *err)
+{
+	size_t len;
+	char *data = read_file(src, &len, err);
+	if (!data)
+		return -1;
+	int rc = write_file(dst, data, len, mode, err);
+	free(data);
+	return rc;
+}
+
 int mkdir_p(const char *path, int mode, char *err)
 {
 	char *p = xstrdup(path);

@@ -40,6 +40,8 @@ void buf_free(struct buf *b);
 /* Whole-file helpers. read_file returns a NUL-terminated malloc'd buffer. */
 char *read_file(const char *path, size_t *len, char *err);
 int write_file(const char *path, const void *data, size_t len, int mode, char *err);
+/* Whole-file copy (atomic at dst, via write_file). */
+int copy_file(const char *src, const char *dst, int mode, char *err);
 int mkdir_p(const char *path, int mode, char *err);
 int rm_rf(const char *path);
 
