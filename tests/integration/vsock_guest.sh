@@ -128,8 +128,8 @@ start_node() { # machine
 	else
 		set -- -M pc $mem -numa node,memdev=mem -device vhost-user-vsock-pci,chardev=vs
 	fi
-	# -cpu max as caplab uses it: RDRAND seeds the guest's RNG at once
-	qemu-system-x86_64 "$@" -accel tcg -cpu max -m 256 -nodefaults -no-user-config -display none \
+	# caplab's TCG CPU model (core/qemu.c TCG_CPU): RDRAND seeds the guest's RNG at once
+	qemu-system-x86_64 "$@" -accel tcg -cpu qemu64,+ssse3,+sse4.1,+sse4.2,+popcnt,+aes,+pclmulqdq,+movbe,+rdrand -m 256 -nodefaults -no-user-config -display none \
 		-serial "file:$CONSOLE" -chardev socket,id=vs,path="$V" \
 		-kernel "$KERNEL" -initrd "$T/initrd" \
 		-append "console=ttyS0 tsc_early_khz=$TSC_KHZ quiet panic=-1" 2>"$T/qemu.err" &
