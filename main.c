@@ -21,7 +21,7 @@ static const char usage_text[] =
 	"usage: caplab [LAB]                          open the TUI on LAB (default labs/default.lab)\n"
 	"       caplab run [-o DIR] [-v] [--offline] LAB [SCRIPT...]  run headless, then shut everything down\n"
 	"       caplab check [-v] LAB [SCRIPT...]     parse and validate only\n"
-	"       caplab ssh [-l LAB] NODE [CMD...]      a shell or command on a running lab's node\n"
+	"       caplab ssh [-n] [-l LAB] NODE [CMD...] a shell or command on a running lab's node\n"
 	"       caplab ssh --proxy|--config [-l LAB] NODE  for OpenSSH (ProxyCommand, ssh_config)\n"
 	"       caplab ctl [-l LAB] COMMAND [ARG...]   a command to a running lab (- : lines from stdin)\n"
 	"       caplab doctor                         what this machine offers, and fixes\n"

@@ -49,6 +49,9 @@ struct sshc_chan {
 	struct ssh_channel_callbacks_struct cb;
 	struct buf in;
 	size_t in_off;
+	void (*drained)(void *arg); /* in emptied (stdin back-pressure) */
+	int paused; /* output not taken: libssh keeps it and the window shrinks */
+	int kept;   /* libssh holds output withheld during a pause */
 	int want_eof, eof_sent;
 	int closed, exit_status;
 	char *exit_signal;
@@ -345,17 +348,48 @@ static void take_pid_line(struct sshc_chan *ch, const char *data, size_t len, in
 	buf_free(&ch->head);
 }
 
+static void consume(struct sshc_chan *ch, const char *data, size_t len, int is_stderr)
+{
+	if (is_stderr && ch->kind == CH_EXEC && !ch->pid_known)
+		take_pid_line(ch, data, len, 0);
+	else
+		deliver(ch, is_stderr ? SSHC_STDERR : SSHC_STDOUT, data, len);
+}
+
 static int on_chan_data(ssh_session s, ssh_channel chan, void *data, uint32_t len, int is_stderr,
 			void *arg)
 {
 	(void)s;
 	(void)chan;
 	struct sshc_chan *ch = arg;
-	if (is_stderr && ch->kind == CH_EXEC && !ch->pid_known)
-		take_pid_line(ch, data, len, 0);
-	else
-		deliver(ch, is_stderr ? SSHC_STDERR : SSHC_STDOUT, data, len);
+	if (ch->paused) {
+		ch->kept = 1;
+		return 0;
+	}
+	consume(ch, data, len, is_stderr);
 	return (int)len;
+}
+
+/* After a pause: what libssh kept, in order; reading it reopens the
+ * window. */
+static void take_kept_output(struct sshc_chan *ch)
+{
+	char b[16384];
+	if (!ch->kept)
+		return;
+	ch->kept = 0;
+	for (int is_stderr = 0; is_stderr < 2 && ch->ch; is_stderr++) {
+		for (;;) {
+			if (ch->paused) { /* paused again by the consumer */
+				ch->kept = 1;
+				return;
+			}
+			int n = ssh_channel_read_nonblocking(ch->ch, b, sizeof b, is_stderr);
+			if (n <= 0)
+				break;
+			consume(ch, b, (size_t)n, is_stderr);
+		}
+	}
 }
 
 static void on_chan_close(ssh_session s, ssh_channel chan, void *arg)
@@ -459,6 +493,8 @@ static void chan_flush(struct sshc_chan *ch)
 		if (ch->in_off == ch->in.len) {
 			buf_reset(&ch->in);
 			ch->in_off = 0;
+			if (ch->drained)
+				ch->drained(ch->arg);
 		}
 	}
 	if (ch->want_eof && !ch->eof_sent && ch->in.len == 0) {
@@ -516,7 +552,10 @@ static void chan_step(struct sshc_chan *ch)
 			return chan_fail(ch, ch->kind == CH_SHELL ? "start a shell" : "start the command");
 		ch->phase = CP_RUN;
 	}
-	if (ch->closed) {
+	if (ch->paused)
+		return chan_flush(ch); /* the end waits until kept output is taken */
+	take_kept_output(ch);
+	if (ch->closed && !ch->paused) {
 		if (ch->head.len)
 			take_pid_line(ch, "", 0, 1);
 		return chan_finished(ch);
@@ -788,6 +827,24 @@ void sshc_chan_write(struct sshc_chan *ch, const void *data, size_t len)
 		return;
 	buf_add(&ch->in, data, len);
 	kick(ch->c);
+}
+
+void sshc_chan_keep_stdin(struct sshc_chan *ch, void (*drained)(void *arg))
+{
+	ch->want_eof = 0;
+	ch->drained = drained;
+}
+
+size_t sshc_chan_queued(const struct sshc_chan *ch)
+{
+	return ch->in.len - ch->in_off;
+}
+
+void sshc_chan_pause_output(struct sshc_chan *ch, int paused)
+{
+	ch->paused = paused;
+	if (!paused)
+		kick(ch->c);
 }
 
 void sshc_chan_eof(struct sshc_chan *ch)

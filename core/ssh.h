@@ -89,9 +89,22 @@ struct sshc_chan *sshc_exec_line(struct sshc *c, const char *cmdline, double tim
 /* An interactive login shell on a pty (TERM term, e.g. "xterm-256color"). */
 struct sshc_chan *sshc_shell(struct sshc *c, const char *term, int cols, int rows,
 			     sshc_output_fn out, sshc_exit_fn done, void *arg, char *err);
-/* Queues bytes for a shell's stdin (keys); never blocks. (An exec's stdin
- * is closed: bytes written to it are dropped.) */
+/* Queues bytes for a shell's stdin (keys), or an exec's after
+ * sshc_chan_keep_stdin; never blocks. (Otherwise an exec's stdin is closed
+ * and bytes written to it are dropped.) */
 void sshc_chan_write(struct sshc_chan *ch, const void *data, size_t len);
+/* Right after sshc_exec: the command's stdin stays open for
+ * sshc_chan_write until sshc_chan_eof (like ssh without -n). drained(arg)
+ * (the exec's arg), if not NULL, runs whenever the queued bytes have all
+ * gone to the connection: a writer that stops at sshc_chan_queued() above
+ * a limit resumes there. */
+void sshc_chan_keep_stdin(struct sshc_chan *ch, void (*drained)(void *arg));
+size_t sshc_chan_queued(const struct sshc_chan *ch);
+/* While paused the channel's output is not delivered: libssh keeps it and
+ * stops widening the SSH window, so the remote command blocks on its
+ * writes (a slow reader of output). The end (done) waits for what was kept
+ * to be delivered after the pause. */
+void sshc_chan_pause_output(struct sshc_chan *ch, int paused);
 /* Sends EOF on stdin once queued bytes are out. */
 void sshc_chan_eof(struct sshc_chan *ch);
 /* Forwards a window size change to a shell's pty. */

@@ -34,11 +34,12 @@
 #define QUEUE_HIGH (4 * CHUNK)
 
 static const char usage_text[] =
-	"usage: caplab ssh [-l LAB] [-t SECS] NODE [COMMAND [ARG...]]\n"
+	"usage: caplab ssh [-n] [-l LAB] [-t SECS] NODE [COMMAND [ARG...]]\n"
 	"       caplab ssh --proxy [-l LAB] [-t SECS] NODE   (OpenSSH ProxyCommand)\n"
 	"       caplab ssh --config [-l LAB] NODE            (ssh_config stanza: Host caplab-NODE)\n"
 	"  -l LAB   the running lab (its name, or NAME-PID), needed when several have NODE\n"
 	"  -t SECS  give up connecting after SECS seconds (default 30)\n"
+	"  -n       COMMAND's stdin is empty (otherwise it reads caplab ssh's stdin)\n"
 	"Without COMMAND: an interactive shell. Exit status: the remote one, or 255\n"
 	"when caplab ssh itself fails.\n";
 
@@ -232,7 +233,7 @@ struct cli {
 	struct sshc_chan *ch;
 	struct vsock_dial *dial;
 	int sock, sock_w; /* proxy: the stream to sshd, read and write ends (dup) */
-	int stdin_eof;
+	int stdin_eof, no_stdin;
 	struct outq out, err, tosock;
 	int status, ending, done;
 	char *message; /* printed once the terminal is back to normal */
@@ -290,6 +291,8 @@ static void on_output(int stream, const char *data, size_t len, void *arg)
 	outq_add(q, data, len);
 	if (q->error)
 		on_stdout_error(cl, q);
+	else if (cl->ch && outq_pending(q) >= QUEUE_HIGH)
+		sshc_chan_pause_output(cl->ch, 1); /* a slow reader: the node waits */
 }
 
 static void on_remote_exit(int status, const char *err, void *arg)
@@ -306,11 +309,13 @@ static void on_remote_exit(int status, const char *err, void *arg)
 	free(m);
 }
 
-static void on_stdin_keys(int fd, int events, void *arg)
+/* stdin -> the channel: keys for a shell, a command's input for an exec;
+ * reading pauses while QUEUE_HIGH bytes wait for the connection. */
+static void on_stdin_data(int fd, int events, void *arg)
 {
 	(void)events;
 	struct cli *cl = arg;
-	char b[4096];
+	char b[CHUNK];
 	ssize_t n = read(fd, b, sizeof b);
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return;
@@ -318,10 +323,20 @@ static void on_stdin_keys(int fd, int events, void *arg)
 		return loop_unwatch(fd);
 	if (n <= 0) {
 		loop_unwatch(fd);
+		cl->stdin_eof = 1;
 		sshc_chan_eof(cl->ch);
 		return;
 	}
 	sshc_chan_write(cl->ch, b, (size_t)n);
+	if (sshc_chan_queued(cl->ch) >= QUEUE_HIGH)
+		loop_unwatch(fd);
+}
+
+static void on_chan_drained(void *arg)
+{
+	struct cli *cl = arg;
+	if (!cl->ending && !cl->stdin_eof)
+		loop_watch(STDIN_FILENO, LOOP_READ, on_stdin_data, cl);
 }
 
 static void on_winch(int signo, void *arg)
@@ -347,7 +362,7 @@ static void start_shell(struct cli *cl)
 	if (isatty(STDIN_FILENO) && term_raw() < 0)
 		return cli_endf(cl, "node %s: cannot put the terminal in raw mode: %s", strerror(errno));
 	loop_on_signal(SIGWINCH, on_winch, cl);
-	loop_watch(STDIN_FILENO, LOOP_READ, on_stdin_keys, cl);
+	loop_watch(STDIN_FILENO, LOOP_READ, on_stdin_data, cl);
 }
 
 static void on_state(struct sshc *c, enum sshc_state st, const char *msg, void *arg)
@@ -378,8 +393,14 @@ static int start_session(struct cli *cl, char *err)
 	struct sshc_opts o = {.node = cl->node, .keys = cl->keys, .timeout = cl->timeout,
 			      .dialer = {.dial = dial_node, .cancel = cancel_dial, .ctx = cl->vsock_path}};
 	cl->c = sshc_open(&o, on_state, cl);
-	if (cl->cmd && !(cl->ch = sshc_exec(cl->c, cl->cmd, 0, on_output, on_remote_exit, cl, err)))
+	if (!cl->cmd)
+		return 0;
+	if (!(cl->ch = sshc_exec(cl->c, cl->cmd, 0, on_output, on_remote_exit, cl, err)))
 		return -1;
+	if (!cl->no_stdin) { /* like ssh: the command reads caplab ssh's stdin */
+		sshc_chan_keep_stdin(cl->ch, on_chan_drained);
+		loop_watch(STDIN_FILENO, LOOP_READ, on_stdin_data, cl);
+	}
 	return 0;
 }
 
@@ -418,12 +439,16 @@ static void on_tosock_drained(void *arg)
 	watch_stdin(cl);
 }
 
+/* stdout or stderr written out: the proxy reads its socket again, a
+ * paused command's output flows again. */
 static void on_out_drained(void *arg)
 {
 	struct cli *cl = arg;
 	check_done(cl);
 	if (cl->sock >= 0)
 		watch_sock(cl);
+	if (cl->ch && !cl->ending && outq_pending(&cl->out) < QUEUE_HIGH && outq_pending(&cl->err) < QUEUE_HIGH)
+		sshc_chan_pause_output(cl->ch, 0);
 }
 
 static void on_proxy_stdin(int fd, int events, void *arg)
@@ -527,15 +552,17 @@ static int parse_args(struct cli *cl, int argc, char **argv)
 	static const struct option opts[] = {{"proxy", no_argument, 0, 'P'}, {"config", no_argument, 0, 'C'},
 					     {"lab", required_argument, 0, 'l'},
 					     {"timeout", required_argument, 0, 't'},
+					     {"no-stdin", no_argument, 0, 'n'},
 					     {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
 	int c;
 	char *end;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+l:t:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+l:t:nh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'P': cl->mode = M_PROXY; break;
 		case 'C': cl->mode = M_CONFIG; break;
 		case 'l': cl->lab = optarg; break;
+		case 'n': cl->no_stdin = 1; break;
 		case 't':
 			cl->timeout = strtod(optarg, &end);
 			if (*end || !(cl->timeout > 0))
@@ -601,7 +628,7 @@ int sshcli_main(int argc, char **argv)
 	if (rc)
 		return rc > 0 ? 0 : EXIT_SSH;
 	cl.out = (struct outq){.fd = STDOUT_FILENO, .drained = on_out_drained, .arg = &cl};
-	cl.err = (struct outq){.fd = STDERR_FILENO, .drained = check_done, .arg = &cl};
+	cl.err = (struct outq){.fd = STDERR_FILENO, .drained = on_out_drained, .arg = &cl};
 	signal(SIGPIPE, SIG_IGN);
 	fatal_handlers(1);
 	char err[CL_ERRBUF];

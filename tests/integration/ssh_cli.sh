@@ -47,9 +47,27 @@ check "arguments with spaces, quotes, \$ and ; arrive verbatim" cmp -s "$TEST_TM
 cssh big a sh -c 'head -c 20000000 /dev/urandom >/tmp/r; sha256sum </tmp/r | cut -d" " -f1 >&2; cat /tmp/r; rm /tmp/r'
 check "20 MB of stdout arrive intact (sha256)" \
 	sh -c "[ $RC = 0 ] && [ \"\$(sha256sum < '$TEST_TMP/big.out' | cut -d' ' -f1)\" = \"\$(cat '$TEST_TMP/big.err')\" ]"
-echo hello | timeout 30 "$CAPLAB" ssh a cat >"$TEST_TMP/stdin.out" 2>&1
-check "a command's stdin is at EOF (cat ends at once, reads nothing)" \
+echo hello | timeout 30 "$CAPLAB" ssh -n a cat >"$TEST_TMP/stdin.out" 2>&1
+check "-n: the command's stdin is at EOF (cat ends at once, reads nothing)" \
 	sh -c "[ $? = 0 ] && [ ! -s '$TEST_TMP/stdin.out' ]"
+head -c 8000000 /dev/urandom >"$TEST_TMP/in.bin"
+timeout 60 "$CAPLAB" ssh a sh -c 'cat >/tmp/in; sha256sum </tmp/in; rm /tmp/in' <"$TEST_TMP/in.bin" >"$TEST_TMP/in.out" 2>&1
+check "stdin goes to the command like ssh's: 8 MB arrive intact (sha256)" \
+	sh -c "[ $? = 0 ] && [ \"\$(cut -d' ' -f1 '$TEST_TMP/in.out')\" = \"\$(sha256sum <'$TEST_TMP/in.bin' | cut -d' ' -f1)\" ]"
+# A reader that does not read: caplab ssh stops taking output (the node's
+# writes block) instead of queueing 64 MB in memory; then all of it arrives.
+mkfifo "$TEST_TMP/slow"
+timeout 60 "$CAPLAB" ssh a sh -c 'head -c 67108864 /dev/zero' >"$TEST_TMP/slow" 2>"$TEST_TMP/slow.err" &
+SLOW=$!
+BG_PIDS="$BG_PIDS $SLOW"
+exec 7<"$TEST_TMP/slow"
+sleep 4
+rss=$(awk '/^VmRSS/ {print $2}' /proc/"$(pgrep -P $SLOW | head -1)"/status 2>/dev/null)
+n=$(wc -c <&7)
+exec 7<&-
+wait $SLOW
+check "a stalled reader: caplab ssh holds little (RSS ${rss:-?} kB), then 64 MiB arrive, exit 0" \
+	sh -c "[ $? = 0 ] && [ '$n' = 67108864 ] && [ '${rss:-999999}' -lt 49152 ]"
 cssh nonode nosuch true
 check "unknown node: exit 255 and a clear error" sh -c \
 	"[ $RC = 255 ] && grep -q 'no running lab has a node named nosuch' '$TEST_TMP/nonode.err'"
