@@ -1,5 +1,6 @@
-/* ssh_int.h: what ssh.c (sessions, channels) and sshcopy.c (SFTP copies on
- * worker threads) share; other modules use ssh.h only. */
+/* ssh_int.h: what ssh.c (sessions), sshchan.c (execs, shells) and
+ * sshcopy.c (SFTP copies on worker threads) share; other modules use ssh.h
+ * only. */
 #ifndef CAPLAB_SSH_INT_H
 #define CAPLAB_SSH_INT_H
 
@@ -64,6 +65,24 @@ int sshc_import_keys(const char *client_private, const char *host_public, ssh_ke
 int sshc_verify_host(ssh_session s, ssh_key pinned, const char *node, char *err);
 /* Why publickey authentication failed, for messages. */
 const char *sshc_auth_error(int rc);
+/* ssh.c: the one place libssh runs for a connection, and asking for it
+ * from the loop soon (after an API call). */
+void sshc_pump(struct sshc *c);
+void sshc_kick(struct sshc *c);
+/* After a callback run outside sshc_pump (a timer) that may have called
+ * sshc_free: frees c then. */
+void sshc_settle(struct sshc *c);
+
+/* sshchan.c, for ssh.c: the channels of c. release: libssh's side goes
+ * (the session is going); end: each not yet ended reports -1 with msg
+ * (kill: its remote process group is killed first; without kill, stops
+ * once c is being freed); step: advance each (from sshc_pump); sweep: free
+ * the ended ones. */
+void sshc_chans_release(struct sshc *c);
+void sshc_chans_end(struct sshc *c, const char *msg, int kill);
+void sshc_chans_step(struct sshc *c);
+void sshc_chans_sweep(struct sshc *c);
+
 /* Ends a copy (its worker is told and joined) without calling back. */
 void sshc_copy_stop(struct sshc_copy *cp);
 
