@@ -2,104 +2,23 @@
  * where they can: switches come up while a worker thread probes the host
  * and builds images; then every node boots in parallel; the command resumes
  * once all of them are ready (or one fails). */
-#include "engine.h"
+#include "engine_int.h"
 #include "capture.h"
 #include "control.h"
 #include "events.h"
 #include "guestssh.h"
-#include "keys.h"
-#include "ssh.h"
-#include "vsock.h"
-#include "image.h"
 #include "loop.h"
 #include "proc.h"
 #include "runtime.h"
-#include "vde.h"
 #include "work.h"
 
-#include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/random.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #define BOOT_TIMEOUT 90.0
-
-struct rt_switch {
-	struct lab_switch *ls;
-	char *dir;
-	struct vde_proc *vp;
-	int ready;
-};
-
-/* An impaired link: the node end plugs into a private hub; wirefilter joins
- * that hub to the switch (or to the peer's hub). */
-struct rt_impair {
-	struct lab_link *ll;
-	char *hubdir[2];
-	struct vde_proc *hub[2];
-	int hub_ready[2];
-	struct vde_proc *wf;
-};
-
-struct rt_node {
-	struct lab_node *ln;
-	struct node *node;
-	char token[33];
-	struct image_out img;
-	int img_ok;
-	char img_err[CL_ERRBUF];
-	struct start_op *op; /* the start waiting for this node */
-	struct vsock_dev *vsock;
-	char *vsock_host; /* RUNDIR/NODE.vsock: CONNECT <port> reaches the guest */
-	struct sshc *ssh;
-	struct engine *e;
-};
-
-struct start_op {
-	struct engine *e;
-	struct cmd_ctx *ctx;
-	struct rt_node **nodes;
-	int n;
-	int waiting_switches, prep_done, booting;
-	int failed;
-	char err[CL_ERRBUF];
-	/* worker input/output */
-	char *cache;
-	int need_probe, offline;
-	struct qemu_host host;
-	char probe_err[CL_ERRBUF];
-	int probe_ok;
-};
-
-struct engine {
-	struct lab *lab;
-	char *rundir, *cache, *out_dir, *name;
-	int offline;
-	int have_host;
-	struct qemu_host host;
-	struct rt_switch **sw;
-	int nsw;
-	struct rt_impair **imp;
-	int nimp;
-	struct rt_node **nodes; /* pointers: ops keep them across growth */
-	int nnodes;
-	struct start_op *starting;
-	struct cmd_ctx *stopping;
-	int stop_left;
-	void (*shutdown_done)(void *);
-	void *shutdown_arg;
-	uint64_t shutdown_timer;
-	int log_fd;
-	int dying; /* engine_free runs: late worker results are dropped */
-	char kernel_version[128];
-	struct lab_keys *keys; /* per run: host key pinned, client key for root */
-	struct control *control; /* RUNDIR/control: commands from other processes */
-};
 
 struct lab *engine_lab(struct engine *e) { return e->lab; }
 const char *engine_rundir(const struct engine *e) { return e->rundir; }
@@ -173,19 +92,7 @@ void engine_free(struct engine *e)
 		free(e->nodes[i]);
 	}
 	keys_free(e->keys);
-	for (int i = 0; i < e->nimp; i++) {
-		vde_proc_free(e->imp[i]->wf);
-		for (int k = 0; k < 2; k++) {
-			vde_proc_free(e->imp[i]->hub[k]);
-			free(e->imp[i]->hubdir[k]);
-		}
-		free(e->imp[i]);
-	}
-	for (int i = 0; i < e->nsw; i++) {
-		vde_proc_free(e->sw[i]->vp);
-		free(e->sw[i]->dir);
-		free(e->sw[i]);
-	}
+	engine_net_free(e);
 	proc_kill_all(1.0);
 	if (e->shutdown_timer)
 		loop_cancel(e->shutdown_timer);
@@ -194,8 +101,6 @@ void engine_free(struct engine *e)
 	control_free(e->control); /* after everything that could still answer its commands */
 	runtime_dir_remove(e->rundir);
 	free(e->nodes);
-	free(e->imp);
-	free(e->sw);
 	lab_free(e->lab);
 	free(e->rundir);
 	free(e->cache);
@@ -225,7 +130,6 @@ static void emit_state(struct node *n, enum node_state st)
 	events_emit(&ev);
 }
 
-static void op_check_done(struct start_op *op);
 
 static void on_node_state(struct node *n, enum node_state st, const char *msg, void *arg)
 {
@@ -263,7 +167,7 @@ static void on_node_state(struct node *n, enum node_state st, const char *msg, v
 			op->failed = 1;
 			snprintf(op->err, sizeof op->err, "%s", msg ? msg : "node stopped while booting");
 		}
-		op_check_done(op);
+		engine_op_check_done(op);
 	}
 }
 
@@ -278,162 +182,6 @@ static struct rt_node *ensure_rt_node(struct engine *e, struct lab_node *ln)
 	r->ln = ln;
 	r->node = node_new(ln->name, e->rundir, on_node_state, e);
 	return r;
-}
-
-/* ---- switches and impaired links ---- */
-
-struct sw_wait {
-	struct start_op *op;
-	int *ready;
-	char *name;
-};
-
-static void op_fail(struct start_op *op, const char *msg)
-{
-	if (!op->failed) {
-		op->failed = 1;
-		snprintf(op->err, sizeof op->err, "%s", msg);
-	}
-}
-
-static void on_switch_ready(void *arg, const char *err)
-{
-	struct sw_wait *w = arg;
-	struct start_op *op = w->op;
-	if (err)
-		op_fail(op, err);
-	else
-		*w->ready = 1;
-	free(w->name);
-	free(w);
-	op->waiting_switches--;
-	op_check_done(op);
-}
-
-static void on_vde_exit(void *arg, const char *why)
-{
-	(void)arg;
-	events_error("%s", why);
-}
-
-static void start_vde(struct start_op *op, const char *name, const char *dir, int hub,
-		      struct vde_proc **vp, int *ready)
-{
-	if (*vp)
-		return;
-	char err[CL_ERRBUF];
-	struct sw_wait *w = xcalloc(1, sizeof *w);
-	w->op = op;
-	w->ready = ready;
-	w->name = xstrdup(name);
-	*vp = vde_switch_start(name, dir, hub, op->e->log_fd, on_switch_ready, on_vde_exit, w, err);
-	if (!*vp) {
-		op_fail(op, err);
-		free(w->name);
-		free(w);
-		return;
-	}
-	op->waiting_switches++;
-}
-
-static struct rt_switch *rt_switch(struct engine *e, struct lab_switch *ls)
-{
-	for (int i = 0; i < e->nsw; i++)
-		if (e->sw[i]->ls == ls)
-			return e->sw[i];
-	e->sw = xrealloc(e->sw, (size_t)(e->nsw + 1) * sizeof *e->sw);
-	struct rt_switch *s = e->sw[e->nsw++] = xcalloc(1, sizeof *s);
-	s->ls = ls;
-	s->dir = xasprintf("%s/%s.ctl", e->rundir, ls->name);
-	return s;
-}
-
-static int impaired(const struct lab_link *ll)
-{
-	return ll->delay_ms > 0 || ll->loss_pct > 0 || ll->rate_kbit > 0;
-}
-
-/* RUNDIR/link-NODE_IFACE<suffix>: a link's own socket or hub dir (':' is
- * not safe in vdeplug URLs and wirefilter's -v). */
-static char *link_file(const struct engine *e, const struct lab_link *ll, const char *suffix)
-{
-	char *label = xstrdup(ll->end[0].label);
-	for (char *p = label; *p; p++)
-		if (*p == ':')
-			*p = '_';
-	char *path = xasprintf("%s/link-%s%s", e->rundir, label, suffix);
-	free(label);
-	return path;
-}
-
-static struct rt_impair *rt_impair(struct engine *e, struct lab_link *ll)
-{
-	for (int i = 0; i < e->nimp; i++)
-		if (e->imp[i]->ll == ll)
-			return e->imp[i];
-	e->imp = xrealloc(e->imp, (size_t)(e->nimp + 1) * sizeof *e->imp);
-	struct rt_impair *m = e->imp[e->nimp++] = xcalloc(1, sizeof *m);
-	m->ll = ll;
-	m->hubdir[0] = link_file(e, ll, "-0.ctl");
-	m->hubdir[1] = link_file(e, ll, "-1.ctl");
-	return m;
-}
-
-/* Starts every switch, and the hubs of impaired links of the nodes. */
-static void start_segments(struct start_op *op)
-{
-	struct engine *e = op->e;
-	for (int i = 0; i < e->lab->nswitches; i++) {
-		struct rt_switch *s = rt_switch(e, e->lab->switches[i]);
-		start_vde(op, s->ls->name, s->dir, s->ls->hub, &s->vp, &s->ready);
-	}
-	for (int i = 0; i < e->lab->nlinks; i++) {
-		struct lab_link *ll = e->lab->links[i];
-		if (!impaired(ll))
-			continue;
-		struct rt_impair *m = rt_impair(e, ll);
-		int hubs = ll->sw ? 1 : 2;
-		for (int k = 0; k < hubs; k++) {
-			char *name = xasprintf("hub of %s", ll->end[k].label);
-			start_vde(op, name, m->hubdir[k], 1, &m->hub[k], &m->hub_ready[k]);
-			free(name);
-		}
-	}
-}
-
-/* Once switches and hubs are up: wirefilter between them. */
-static void start_wirefilters(struct start_op *op)
-{
-	struct engine *e = op->e;
-	for (int i = 0; i < e->nimp; i++) {
-		struct rt_impair *m = e->imp[i];
-		if (m->wf)
-			continue;
-		struct lab_link *ll = m->ll;
-		const char *right = ll->sw ? rt_switch(e, ll->sw)->dir : m->hubdir[1];
-		struct link_impair imp = {ll->delay_ms, ll->loss_pct, ll->rate_kbit};
-		char err[CL_ERRBUF];
-		char *name = xasprintf("wirefilter %s", ll->end[0].label);
-		m->wf = wirefilter_start(name, m->hubdir[0], right, &imp, e->log_fd, on_vde_exit, NULL, err);
-		free(name);
-		if (!m->wf)
-			op_fail(op, err);
-	}
-}
-
-/* Where a node's interface plugs in (a vdeplug URL or switch dir). */
-static char *iface_plug(struct engine *e, const struct lab_iface *ifc)
-{
-	struct lab_link *ll = ifc->link;
-	int k = ifc == &ll->end[0] ? 0 : 1;
-	if (impaired(ll))
-		return xstrdup(rt_impair(e, ll)->hubdir[k]);
-	if (ll->sw)
-		return xstrdup(rt_switch(e, ll->sw)->dir);
-	char *file = link_file(e, ll, ".ptp");
-	char *url = xasprintf("ptp://%s", file);
-	free(file);
-	return url;
 }
 
 /* ---- images and the host probe, on a worker thread ---- */
@@ -590,7 +338,7 @@ static int boot_node(struct engine *e, struct rt_node *r, char *err)
 	for (int i = 0; i < nif; i++) {
 		snprintf(nics[i].id, sizeof nics[i].id, "net-%s", ifs[i]->name);
 		fmt_mac(ifs[i]->mac, nics[i].mac);
-		nics[i].vde_url = iface_plug(e, ifs[i]);
+		nics[i].vde_url = engine_net_plug(e, ifs[i]);
 	}
 	random_token(r->token);
 	char *conf = xasprintf("%s/%s.conf", e->rundir, r->ln->name);
@@ -635,7 +383,7 @@ static void op_free(struct start_op *op)
 static void boot_all(struct start_op *op)
 {
 	struct engine *e = op->e;
-	start_wirefilters(op);
+	engine_net_wire(op);
 	for (int i = 0; i < op->n && !op->failed; i++) {
 		struct rt_node *r = op->nodes[i];
 		char err[CL_ERRBUF];
@@ -644,14 +392,22 @@ static void boot_all(struct start_op *op)
 		if (boot_node(e, r, err) < 0) {
 			r->op = NULL;
 			op->booting--;
-			op_fail(op, err);
+			engine_op_fail(op, err);
 			node_fail(r->node, err);
 		}
 	}
 }
 
 /* Called whenever a step finishes: moves the start on, or ends it. */
-static void op_check_done(struct start_op *op)
+void engine_op_fail(struct start_op *op, const char *msg)
+{
+	if (!op->failed) {
+		op->failed = 1;
+		snprintf(op->err, sizeof op->err, "%s", msg);
+	}
+}
+
+void engine_op_check_done(struct start_op *op)
 {
 	if (op->waiting_switches > 0 || !op->prep_done || op->booting > 0)
 		return;
@@ -687,7 +443,7 @@ static void prep_done(void *arg)
 	for (int i = 0; i < op->n; i++) {
 		struct rt_node *r = op->nodes[i];
 		if (!r->img_ok) {
-			op_fail(op, r->img_err);
+			engine_op_fail(op, r->img_err);
 			node_fail(r->node, r->img_err);
 		} else {
 			snprintf(e->kernel_version, sizeof e->kernel_version, "%s", r->img.kernel_version);
@@ -698,7 +454,7 @@ static void prep_done(void *arg)
 	}
 	if (op->need_probe && !op->failed) {
 		if (!op->probe_ok) {
-			op_fail(op, op->probe_err);
+			engine_op_fail(op, op->probe_err);
 		} else {
 			e->host = op->host;
 			e->have_host = 1;
@@ -707,7 +463,7 @@ static void prep_done(void *arg)
 		}
 	}
 	op->prep_done = 1;
-	op_check_done(op);
+	engine_op_check_done(op);
 }
 
 static int collect(struct engine *e, char **names, int n, struct lab_node ***out, char *err)
@@ -763,12 +519,12 @@ enum cmd_ret engine_start(struct engine *e, struct cmd_ctx *ctx, char **names, i
 	}
 	free(lns);
 	e->starting = op;
-	start_segments(op);
+	engine_net_start(op);
 	char err[CL_ERRBUF];
 	if (work_submit(prep_work, prep_done, op, err) < 0) {
-		op_fail(op, err);
+		engine_op_fail(op, err);
 		op->prep_done = 1;
-		op_check_done(op);
+		engine_op_check_done(op);
 	}
 	return CMD_WAIT;
 }
@@ -805,22 +561,6 @@ enum cmd_ret engine_stop(struct engine *e, struct cmd_ctx *ctx, char **names, in
 
 /* ---- shutdown ---- */
 
-static void stop_segments(struct engine *e)
-{
-	for (int i = 0; i < e->nimp; i++) {
-		vde_proc_free(e->imp[i]->wf);
-		e->imp[i]->wf = NULL;
-		for (int k = 0; k < 2; k++) {
-			vde_proc_free(e->imp[i]->hub[k]);
-			e->imp[i]->hub[k] = NULL;
-		}
-	}
-	for (int i = 0; i < e->nsw; i++) {
-		vde_proc_free(e->sw[i]->vp);
-		e->sw[i]->vp = NULL;
-	}
-}
-
 static int nodes_busy(const struct engine *e)
 {
 	for (int i = 0; i < e->nnodes; i++) {
@@ -839,11 +579,11 @@ static void shutdown_poll(void *arg)
 	e->shutdown_timer = 0;
 	if (nodes_busy(e) || proc_count() > 0) {
 		if (!nodes_busy(e))
-			stop_segments(e);
+			engine_net_stop(e);
 		e->shutdown_timer = loop_timer(0.02, shutdown_poll, e);
 		return;
 	}
-	stop_segments(e);
+	engine_net_stop(e);
 	void (*done)(void *) = e->shutdown_done;
 	e->shutdown_done = NULL;
 	if (done)
