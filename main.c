@@ -12,10 +12,13 @@
 #include "tui.h"
 #endif
 
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char usage_text[] =
 	"usage: caplab [LAB]                          open the TUI on LAB (default labs/default.lab)\n"
@@ -97,8 +100,26 @@ static int cmd_tui(int argc, char **argv)
 #endif
 }
 
+/* Descriptors 0-2 closed by whoever started caplab would be reused by the
+ * first files and sockets it opens, which would then be read as stdin or
+ * written as output (a signalfd read as stdin eats SIGTERM). They get
+ * /dev/null instead, as OpenSSH's sanitise_stdfd does. */
+static void open_std_fds(void)
+{
+	for (int fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		int n = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+		if (n >= 0 && n != fd) {
+			dup2(n, fd);
+			close(n);
+		}
+	}
+}
+
 int main(int argc, char **argv)
 {
+	open_std_fds();
 	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")))
 		return usage(stdout, 0);
 	if (argc > 1 && (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V"))) {

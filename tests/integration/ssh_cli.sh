@@ -50,6 +50,9 @@ check "20 MB of stdout arrive intact (sha256)" \
 echo hello | timeout 30 "$CAPLAB" ssh -n a cat >"$TEST_TMP/stdin.out" 2>&1
 check "-n: the command's stdin is at EOF (cat ends at once, reads nothing)" \
 	sh -c "[ $? = 0 ] && [ ! -s '$TEST_TMP/stdin.out' ]"
+timeout -k 5 30 "$CAPLAB" ssh a sh -c 'cat; echo ok' <&- >"$TEST_TMP/closed.out" 2>&1
+check "stdin closed by the caller: the command reads nothing, nothing else is read as stdin" \
+	sh -c "[ $? = 0 ] && [ \"\$(cat '$TEST_TMP/closed.out')\" = ok ]"
 head -c 8000000 /dev/urandom >"$TEST_TMP/in.bin"
 timeout 60 "$CAPLAB" ssh a sh -c 'cat >/tmp/in; sha256sum </tmp/in; rm /tmp/in' <"$TEST_TMP/in.bin" >"$TEST_TMP/in.out" 2>&1
 check "stdin goes to the command like ssh's: 8 MB arrive intact (sha256)" \
