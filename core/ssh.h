@@ -94,7 +94,8 @@ struct sshc_chan *sshc_shell(struct sshc *c, const char *term, int cols, int row
  * and bytes written to it are dropped.) */
 void sshc_chan_write(struct sshc_chan *ch, const void *data, size_t len);
 /* Right after sshc_exec: the command's stdin stays open for
- * sshc_chan_write until sshc_chan_eof (like ssh without -n). drained(arg)
+ * sshc_chan_write until sshc_chan_eof (like ssh without -n); after
+ * sshc_shell only drained is set (a shell's stdin is open). drained(arg)
  * (the exec's arg), if not NULL, runs whenever the queued bytes have all
  * gone to the connection: a writer that stops at sshc_chan_queued() above
  * a limit resumes there. */

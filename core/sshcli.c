@@ -362,6 +362,7 @@ static void start_shell(struct cli *cl)
 	if (isatty(STDIN_FILENO) && term_raw() < 0)
 		return cli_endf(cl, "node %s: cannot put the terminal in raw mode: %s", strerror(errno));
 	loop_on_signal(SIGWINCH, on_winch, cl);
+	sshc_chan_keep_stdin(cl->ch, on_chan_drained); /* a long paste resumes */
 	loop_watch(STDIN_FILENO, LOOP_READ, on_stdin_data, cl);
 }
 
