@@ -257,13 +257,7 @@ static void on_boot_timeout(void *arg)
 	n->boot_timer = 0;
 	char msg[512];
 	snprintf(msg, sizeof msg, "node %s did not get ready in time (see %s)", n->name, n->log_path);
-	if (n->proc) {
-		proc_detach(n->proc);
-		proc_signal(n->proc, SIGKILL);
-		n->proc = NULL;
-	}
-	teardown(n);
-	set_state(n, NODE_CRASHED, msg);
+	node_fail(n, msg);
 }
 
 static int open_sockets(struct node *n, char *err)
