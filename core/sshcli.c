@@ -309,8 +309,23 @@ static void on_remote_exit(int status, const char *err, void *arg)
 	free(m);
 }
 
-/* stdin -> the channel: keys for a shell, a command's input for an exec;
- * reading pauses while QUEUE_HIGH bytes wait for the connection. */
+static void on_stdin_data(int fd, int events, void *arg);
+static void on_proxy_stdin(int fd, int events, void *arg);
+
+/* stdin is read while its bytes have somewhere to go, the exec/shell
+ * channel or the proxy's socket queue, and less than QUEUE_HIGH wait there
+ * (back-pressure); called again whenever that changes. */
+static void watch_stdin(struct cli *cl)
+{
+	int proxy = cl->mode == M_PROXY;
+	size_t queued = proxy ? outq_pending(&cl->tosock) : cl->ch ? sshc_chan_queued(cl->ch) : 0;
+	if (!cl->ending && !cl->stdin_eof && (proxy || cl->ch) && queued < QUEUE_HIGH)
+		loop_watch(STDIN_FILENO, LOOP_READ, proxy ? on_proxy_stdin : on_stdin_data, cl);
+	else
+		loop_unwatch(STDIN_FILENO);
+}
+
+/* stdin -> the channel: keys for a shell, a command's input for an exec. */
 static void on_stdin_data(int fd, int events, void *arg)
 {
 	(void)events;
@@ -319,25 +334,16 @@ static void on_stdin_data(int fd, int events, void *arg)
 	ssize_t n = read(fd, b, sizeof b);
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return;
-	if (!cl->ch)
-		return loop_unwatch(fd);
-	if (n <= 0) {
-		loop_unwatch(fd);
+	if (cl->ch && n <= 0) {
 		cl->stdin_eof = 1;
 		sshc_chan_eof(cl->ch);
-		return;
+	} else if (cl->ch) {
+		sshc_chan_write(cl->ch, b, (size_t)n);
 	}
-	sshc_chan_write(cl->ch, b, (size_t)n);
-	if (sshc_chan_queued(cl->ch) >= QUEUE_HIGH)
-		loop_unwatch(fd);
+	watch_stdin(cl);
 }
 
-static void on_chan_drained(void *arg)
-{
-	struct cli *cl = arg;
-	if (!cl->ending && !cl->stdin_eof)
-		loop_watch(STDIN_FILENO, LOOP_READ, on_stdin_data, cl);
-}
+static void on_chan_drained(void *arg) { watch_stdin(arg); }
 
 static void on_winch(int signo, void *arg)
 {
@@ -363,7 +369,7 @@ static void start_shell(struct cli *cl)
 		return cli_endf(cl, "node %s: cannot put the terminal in raw mode: %s", strerror(errno));
 	loop_on_signal(SIGWINCH, on_winch, cl);
 	sshc_chan_keep_stdin(cl->ch, on_chan_drained); /* a long paste resumes */
-	loop_watch(STDIN_FILENO, LOOP_READ, on_stdin_data, cl);
+	watch_stdin(cl);
 }
 
 static void on_state(struct sshc *c, enum sshc_state st, const char *msg, void *arg)
@@ -400,23 +406,14 @@ static int start_session(struct cli *cl, char *err)
 		return -1;
 	if (!cl->no_stdin) { /* like ssh: the command reads caplab ssh's stdin */
 		sshc_chan_keep_stdin(cl->ch, on_chan_drained);
-		loop_watch(STDIN_FILENO, LOOP_READ, on_stdin_data, cl);
+		watch_stdin(cl);
 	}
 	return 0;
 }
 
 /* ---- proxy mode: stdin/stdout <-> the node's port 22 stream ---- */
 
-static void on_proxy_stdin(int fd, int events, void *arg);
 static void on_proxy_sock(int fd, int events, void *arg);
-
-static void watch_stdin(struct cli *cl)
-{
-	if (!cl->ending && !cl->stdin_eof && outq_pending(&cl->tosock) < QUEUE_HIGH)
-		loop_watch(STDIN_FILENO, LOOP_READ, on_proxy_stdin, cl);
-	else
-		loop_unwatch(STDIN_FILENO);
-}
 
 static void watch_sock(struct cli *cl)
 {
