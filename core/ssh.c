@@ -188,8 +188,7 @@ static void fail_outside(struct sshc *c, const char *msg)
 	c->depth++;
 	fail(c, msg);
 	c->depth--;
-	if (c->dying)
-		destroy(c);
+	sshc_settle(c);
 }
 
 static void on_early_failure(void *arg)
